@@ -1,0 +1,229 @@
+"""The library entry point: ``scan(options) -> ScanResult``."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Iterable, Optional
+
+from . import cache
+from .detect.engine import Engine
+from .documents import read_document
+from .documents.document import sniff_binary
+from .errors import ScanError, UsageError
+from .models import Finding, ScanOptions, ScanResult, SkippedFile
+from .pipeline import scan_document
+from .ruleset import builtin_rules_dir, load_rules
+from .ruleset.loader import rule_files
+from .sources import SourceItem, walk
+
+PARALLEL_MIN_BYTES = 4 * 1024 * 1024
+PARALLEL_MIN_FILES = 64
+BATCH_BYTES = 2 * 1024 * 1024
+BATCH_FILES = 256
+
+
+def build_engine(options: ScanOptions) -> Engine:
+    """Load the rules and compile the prefilter, from the on-disk cache when possible."""
+    if options.engine not in ("auto", "hyperscan", "python"):
+        raise UsageError(f"unknown engine {options.engine!r} (auto, hyperscan, python)")
+    dirs = [builtin_rules_dir(), *map(_as_path, options.extra_rule_dirs)]
+    files = rule_files(dirs)
+    extra = "\x00".join(sorted(options.disabled_rules)) + f"\x00entropy={options.entropy}"
+    key = cache.cache_key(files, options.engine, extra)
+    if options.use_cache:
+        cached = cache.load(key)
+        if isinstance(cached, Engine):
+            return cached
+    rules = load_rules(options.extra_rule_dirs, disabled=options.disabled_rules)
+    if not options.entropy:
+        rules = tuple(r for r in rules if not r.generic)
+    try:
+        engine = Engine(rules, options.engine)
+    except ImportError as exc:
+        raise UsageError(f"engine {options.engine!r} is not available: {exc}") from None
+    if options.use_cache:
+        cache.store(key, engine)
+    return engine
+
+
+def _as_path(p: str):
+    from pathlib import Path
+
+    return Path(p)
+
+
+def scan_bytes(engine: Engine, path: str, raw: bytes,
+               properties: tuple[tuple[str, str], ...] = ()) -> list[Finding]:
+    """Scan in-memory content as if it were the file ``path``."""
+    return scan_document(read_document(path, raw, properties), engine)
+
+
+# --------------------------------------------------------------------------
+# Scanning a batch of items (runs in the parent or in a worker process)
+
+_WORKER_ENGINE: Optional[Engine] = None
+
+
+def _init_worker(engine: Engine) -> None:
+    global _WORKER_ENGINE
+    _WORKER_ENGINE = engine
+    try:
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    except (ImportError, ValueError):
+        pass
+
+
+def _scan_batch_in_worker(batch: list[SourceItem]):
+    assert _WORKER_ENGINE is not None
+    return scan_items(_WORKER_ENGINE, batch)
+
+
+def scan_items(engine: Engine, items: Iterable[SourceItem]):
+    findings: list[Finding] = []
+    skipped: list[SkippedFile] = []
+    nbytes = nfiles = 0
+    for item in items:
+        raw = item.data
+        if raw is None:
+            try:
+                with open(item.fs_path or item.path, "rb") as fh:
+                    raw = fh.read()
+            except OSError as exc:
+                skipped.append(SkippedFile(item.path, f"unreadable: {exc.strerror or exc}"))
+                continue
+        if sniff_binary(raw[:8192]):
+            skipped.append(SkippedFile(item.path, "binary"))
+            continue
+        nfiles += 1
+        nbytes += len(raw)
+        findings.extend(scan_bytes(engine, item.path, raw, item.properties))
+    return findings, skipped, nbytes, nfiles
+
+
+# --------------------------------------------------------------------------
+
+
+def collect_items(options: ScanOptions, skipped: list[SkippedFile]) -> list[SourceItem]:
+    items: list[SourceItem] = []
+
+    def on_skip(path: str, reason: str) -> None:
+        skipped.append(SkippedFile(path, reason))
+
+    for p in options.paths:
+        if p == "-":
+            data = options.stdin_data
+            if data is None:
+                data = sys.stdin.buffer.read()
+            items.append(SourceItem(path=options.stdin_name, size=len(data), data=data))
+            continue
+        if not os.path.lexists(p):
+            raise UsageError(f"path does not exist: {p}")
+        items.extend(walk(p, max_file_size=options.max_file_size,
+                          follow_symlinks=options.follow_symlinks, on_skip=on_skip))
+    # The same file named twice (overlapping arguments) is scanned once.
+    unique: dict[str, SourceItem] = {}
+    for it in items:
+        unique.setdefault(it.path, it)
+    return list(unique.values())
+
+
+def _batches(items: list[SourceItem]) -> list[list[SourceItem]]:
+    batches: list[list[SourceItem]] = []
+    cur: list[SourceItem] = []
+    size = 0
+    # Largest first so the long poles start early; batches of similar cost.
+    for it in sorted(items, key=lambda i: -i.size):
+        cur.append(it)
+        size += it.size
+        if size >= BATCH_BYTES or len(cur) >= BATCH_FILES:
+            batches.append(cur)
+            cur, size = [], 0
+    if cur:
+        batches.append(cur)
+    return batches
+
+
+def _workers(options: ScanOptions, items: list[SourceItem]) -> int:
+    if options.jobs == 1:
+        return 1
+    total = sum(i.size for i in items)
+    if options.jobs == 0 and (total < PARALLEL_MIN_BYTES or len(items) < PARALLEL_MIN_FILES):
+        return 1
+    n = options.jobs or (os.cpu_count() or 1)
+    return max(1, min(n, len(items)))
+
+
+def run_items(engine: Engine, items: list[SourceItem], options: ScanOptions):
+    findings: list[Finding] = []
+    skipped: list[SkippedFile] = []
+    nbytes = nfiles = 0
+    total = len(items)
+    done = 0
+    progress = options.progress
+    batches = _batches(items)
+    workers = _workers(options, items)
+    if workers <= 1:
+        for batch in batches:
+            f, s, b, n = scan_items(engine, batch)
+            findings += f
+            skipped += s
+            nbytes += b
+            nfiles += n
+            done += len(batch)
+            if progress:
+                progress(done, total)
+        return findings, skipped, nbytes, nfiles
+
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    pool = ctx.Pool(workers, initializer=_init_worker, initargs=(engine,))
+    try:
+        for batch, (f, s, b, n) in zip(batches, pool.imap(_scan_batch_in_worker, batches)):
+            findings += f
+            skipped += s
+            nbytes += b
+            nfiles += n
+            done += len(batch)
+            if progress:
+                progress(done, total)
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
+    return findings, skipped, nbytes, nfiles
+
+
+def scan(options: ScanOptions) -> ScanResult:
+    """Scan what ``options`` names and return every finding.
+
+    Raises :class:`~keyscan.errors.UsageError` for bad paths, rules or
+    options and :class:`~keyscan.errors.ScanError` for runtime failures.
+    """
+    t0 = time.perf_counter()
+    engine = build_engine(options)
+    skipped: list[SkippedFile] = []
+    items = collect_items(options, skipped)
+    try:
+        findings, skipped2, nbytes, nfiles = run_items(engine, items, options)
+    except (OSError, MemoryError) as exc:
+        raise ScanError(f"scan failed: {exc}") from None
+    skipped.extend(skipped2)
+    findings = [f for f in findings if f.severity.rank >= options.min_severity.rank]
+    findings.sort(key=lambda f: f.sort_key)
+    skipped.sort(key=lambda s: (s.path, s.reason))
+    return ScanResult(
+        findings=tuple(findings),
+        files_scanned=nfiles,
+        bytes_scanned=nbytes,
+        skipped=tuple(skipped),
+        duration=time.perf_counter() - t0,
+        rules_loaded=len(engine.rules),
+        engine=engine.kind,
+    )

@@ -1,0 +1,1 @@
+"""Detection: prefilter, exact rule regexes on small windows, filters, checks."""

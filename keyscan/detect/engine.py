@@ -1,0 +1,201 @@
+"""The detection engine: one keyword prefilter for all rules, then each rule's
+exact regex only on small windows around its keyword hits.
+
+Rule regexes are compiled lazily (the first time a rule's keyword is seen), so
+a scan pays only for the rules that can match.  There is no per-line or
+per-rule loop over the input: the prefilter reads every byte once in native
+code and Python only looks at the hits.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from typing import Callable, Optional, Sequence
+
+import regex
+
+from ..entropy import shannon_entropy
+from ..models import Confidence
+from ..ruleset.model import Rule
+from .checks import CHECKS, CheckOutcome
+from .filters import is_generic_false_positive, is_placeholder
+from .prefilter import HyperscanPrefilter, Prefilter, PythonPrefilter, hyperscan_available
+
+REGEX_TIMEOUT = 2.0  # seconds per window; a pathological input cannot hang a scan
+
+
+@dataclass(frozen=True)
+class RawMatch:
+    """A rule match inside one text (offsets are character offsets in that text)."""
+
+    rule: Rule
+    start: int
+    end: int
+    secret: str
+    entropy: float
+    confidence: Confidence
+    checks: tuple[CheckOutcome, ...] = ()
+
+
+class Engine:
+    def __init__(self, rules: Sequence[Rule], kind: str = "auto", *,
+                 serialized_db: Optional[bytes] = None):
+        self.rules = tuple(rules)
+        keywords: list[str] = []
+        index: dict[str, int] = {}
+        kw_rules: list[list[int]] = []
+        for ri, rule in enumerate(self.rules):
+            for kw in rule.keywords:
+                if kw not in index:
+                    index[kw] = len(keywords)
+                    keywords.append(kw)
+                    kw_rules.append([])
+                kw_rules[index[kw]].append(ri)
+        self.keywords = tuple(keywords)
+        self._kw_len = tuple(len(k) for k in keywords)
+        self._kw_rules = tuple(tuple(r) for r in kw_rules)
+        self._compiled: dict[int, "regex.Pattern[str]"] = {}
+        self.prefilter = _make_prefilter(kind, self.keywords, serialized_db)
+
+    @property
+    def kind(self) -> str:
+        return self.prefilter.name
+
+    # -- pickling for worker processes: ship rules + serialized database ----
+    def __getstate__(self) -> dict:
+        db = self.prefilter.serialize() if isinstance(self.prefilter, HyperscanPrefilter) else None
+        return {"rules": self.rules, "kind": self.prefilter.name, "db": db}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["rules"], state["kind"], serialized_db=state["db"])  # type: ignore[misc]
+
+    def pattern(self, ri: int) -> "regex.Pattern[str]":
+        pat = self._compiled.get(ri)
+        if pat is None:
+            pat = self._compiled[ri] = regex.compile(self.rules[ri].pattern)
+        return pat
+
+    def scan(self, data: bytes, text: "Optional[str] | Callable[[], str]" = None,
+             errors: str = "replace") -> list[RawMatch]:
+        """Find rule matches in ``data`` (UTF-8 bytes of ``text``).
+
+        ``text`` (a string, or a function returning it) is decoded from
+        ``data`` (with ``errors``) when not given; it is only needed when the
+        prefilter reports a hit.  When ``text`` is
+        given, ``errors`` must be the handler that turns ``data`` into it.
+        """
+        hits = self.prefilter.hits(data)
+        if not hits:
+            return []
+        if callable(text):
+            text = text()
+        elif text is None:
+            text = data.decode("utf-8", errors)
+        to_char = _offset_mapper(data, text, hits, errors)
+        per_rule: dict[int, list[tuple[int, int]]] = {}
+        kw_len, kw_rules = self._kw_len, self._kw_rules
+        for kw, end in hits:
+            cend = to_char(end)
+            span = (cend - kw_len[kw], cend)
+            for ri in kw_rules[kw]:
+                per_rule.setdefault(ri, []).append(span)
+        out: list[RawMatch] = []
+        for ri in sorted(per_rule):
+            out.extend(self._run_rule(ri, text, sorted(set(per_rule[ri]))))
+        return out
+
+    def _run_rule(self, ri: int, text: str, spans: list[tuple[int, int]]) -> list[RawMatch]:
+        rule = self.rules[ri]
+        pattern = self.pattern(ri)
+        starts = [s for s, _ in spans]
+        n = len(text)
+        results: list[RawMatch] = []
+        seen: set[tuple[int, int]] = set()
+        # Merge the windows around hits that overlap.
+        windows: list[list[int]] = []
+        for s, e in spans:
+            ws, we = max(0, s - rule.window_before), min(n, e + rule.window)
+            if windows and ws <= windows[-1][1]:
+                windows[-1][1] = max(windows[-1][1], we)
+            else:
+                windows.append([ws, we])
+        for ws, we in windows:
+            try:
+                matches = list(pattern.finditer(text, ws, we, timeout=REGEX_TIMEOUT))
+            except TimeoutError:
+                continue
+            for m in matches:
+                # The match must contain a keyword hit; this keeps window edges
+                # from inventing matches out of truncated tokens.
+                if not _contains_hit(spans, starts, m.start(), m.end()):
+                    continue
+                s, e = m.span("secret")
+                if s < 0 or e <= s or (s, e) in seen:
+                    continue
+                seen.add((s, e))
+                found = self._accept(rule, m.group("secret"), s, e)
+                if found is not None:
+                    results.append(found)
+        return results
+
+    def _accept(self, rule: Rule, secret: str, start: int, end: int) -> Optional[RawMatch]:
+        entropy = shannon_entropy(secret)
+        if entropy < rule.min_entropy:
+            return None
+        if rule.generic:
+            if is_generic_false_positive(secret):
+                return None
+        elif rule.placeholder_filter and is_placeholder(secret):
+            return None
+        confidence = rule.confidence
+        outcomes: list[CheckOutcome] = []
+        for name in rule.checks:
+            check = CHECKS.get(name)
+            outcome = check(secret) if check else None
+            if outcome is None:
+                continue
+            if outcome.effect == "reject":
+                return None
+            if outcome.effect == "raise":
+                confidence = Confidence.HIGH
+            elif outcome.effect == "lower":
+                confidence = _lower(confidence)
+            outcomes.append(outcome)
+        return RawMatch(rule, start, end, secret, round(entropy, 3), confidence, tuple(outcomes))
+
+
+def _contains_hit(spans: list[tuple[int, int]], starts: list[int], ms: int, me: int) -> bool:
+    j = bisect.bisect_left(starts, ms)
+    while j < len(spans) and spans[j][0] < me:
+        if spans[j][1] <= me:
+            return True
+        j += 1
+    return False
+
+
+def _lower(c: Confidence) -> Confidence:
+    return {Confidence.HIGH: Confidence.MEDIUM}.get(c, Confidence.LOW)
+
+
+def _offset_mapper(data: bytes, text: str, hits: list[tuple[int, int]], errors: str):
+    """Map byte offsets of keyword hits (always on ASCII boundaries) to character offsets."""
+    if len(data) == len(text):
+        return lambda b: b
+    table: dict[int, int] = {}
+    prev_b = prev_c = 0
+    for b in sorted({end for _, end in hits}):
+        prev_c += len(data[prev_b:b].decode("utf-8", errors))
+        prev_b = b
+        table[b] = prev_c
+    return table.__getitem__
+
+
+def _make_prefilter(kind: str, keywords: Sequence[str], serialized: Optional[bytes]) -> Prefilter:
+    if kind not in ("auto", "hyperscan", "python"):
+        raise ValueError(f"unknown engine {kind!r} (auto, hyperscan, python)")
+    if kind == "python" or (kind == "auto" and not hyperscan_available()):
+        return PythonPrefilter(keywords)
+    if not keywords:
+        return PythonPrefilter(keywords)
+    return HyperscanPrefilter(keywords, serialized)

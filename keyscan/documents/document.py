@@ -1,0 +1,95 @@
+"""One scannable text and its on-disk coordinates."""
+
+from __future__ import annotations
+
+import bisect
+import codecs
+from dataclasses import dataclass, field
+from typing import Optional
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+@dataclass
+class Document:
+    """A file's content as text.
+
+    ``data`` is the UTF-8 encoding of ``text`` (for UTF-8 files it is the raw
+    file content, so most files are never decoded unless a keyword hits).
+    Offsets everywhere are character offsets into ``text``; lines and columns
+    are 1-based and count ``\\n`` as stored on disk.
+    """
+
+    path: str
+    data: bytes
+    errors: str = "replace"
+    properties: tuple[tuple[str, str], ...] = ()
+    _text: Optional[str] = field(default=None, repr=False)
+    _line_starts: Optional[list[int]] = field(default=None, repr=False)
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = self.data.decode("utf-8", self.errors)
+        return self._text
+
+    @property
+    def suffix(self) -> str:
+        name = self.path.rsplit("/", 1)[-1]
+        return name[name.rfind("."):].lower() if "." in name else ""
+
+    @property
+    def name(self) -> str:
+        return self.path.replace("\\", "/").rsplit("/", 1)[-1]
+
+    def _starts(self) -> list[int]:
+        if self._line_starts is None:
+            text = self.text
+            starts = [0]
+            find = text.find
+            pos = find("\n")
+            while pos != -1:
+                starts.append(pos + 1)
+                pos = find("\n", pos + 1)
+            self._line_starts = starts
+        return self._line_starts
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """1-based (line, column) of a character offset."""
+        starts = self._starts()
+        line = bisect.bisect_right(starts, offset) - 1
+        return line + 1, offset - starts[line] + 1
+
+    def line_text(self, line: int) -> str:
+        starts = self._starts()
+        if not 1 <= line <= len(starts):
+            return ""
+        start = starts[line - 1]
+        end = starts[line] - 1 if line < len(starts) else len(self.text)
+        return self.text[start:end]
+
+    @property
+    def line_count(self) -> int:
+        return len(self._starts())
+
+
+def sniff_binary(head: bytes) -> bool:
+    """True when the content looks binary (a NUL byte and no UTF-16/32 BOM)."""
+    if any(head.startswith(bom) for bom, _ in _BOMS):
+        return False
+    return b"\x00" in head
+
+
+def read_document(path: str, raw: bytes, properties: tuple[tuple[str, str], ...] = ()) -> Document:
+    """Build a :class:`Document` from raw bytes, decoding UTF-16/32 when a BOM says so."""
+    for bom, encoding in _BOMS:
+        if raw.startswith(bom):
+            text = raw[len(bom):].decode(encoding, "replace")
+            return Document(path, text.encode("utf-8", "surrogatepass"), "surrogatepass",
+                            properties, _text=text)
+    return Document(path, raw, "replace", properties)

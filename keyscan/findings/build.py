@@ -1,0 +1,79 @@
+"""Build :class:`~keyscan.models.Finding` objects from engine matches."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Optional
+
+from ..detect.engine import RawMatch
+from ..documents import Document
+from ..models import Finding
+from ..redact import redact
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A match placed in document coordinates."""
+
+    match: RawMatch
+    start: int
+    end: int
+    location: Optional[str]
+    decoder: str = ""
+
+    def quality(self) -> tuple:
+        rule = self.match.rule
+        return (not rule.generic, rule.priority, self.match.confidence.rank,
+                self.end - self.start, bool(self.decoder), rule.id)
+
+
+def fingerprint(rule_id: str, secret: str) -> str:
+    """Stable across line moves: a hash of the rule and the secret only."""
+    return hashlib.sha256(f"{rule_id}\x00{secret}".encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def resolve_overlaps(cands: list[Candidate]) -> list[Candidate]:
+    """Keep the best candidate wherever several report overlapping text
+    (a provider rule beats a generic one; decoded beats raw on ties)."""
+    if len(cands) < 2:
+        return cands
+    kept: list[Candidate] = []
+    for cand in sorted(cands, key=Candidate.quality, reverse=True):
+        if all(cand.end <= k.start or cand.start >= k.end for k in kept):
+            kept.append(cand)
+    return kept
+
+
+def build_finding(doc: Document, cand: Candidate) -> Finding:
+    m = cand.match
+    rule = m.rule
+    start_line, start_col = doc.position(cand.start)
+    end_line, end_col = doc.position(max(cand.end - 1, cand.start))
+    nhi = ("NHI2",) + tuple(n for n in rule.nhi if n != "NHI2")
+    checks = tuple((c.label, c.value) for c in m.checks)
+    props = doc.properties
+    if cand.decoder:
+        props = props + (("decoder", cand.decoder),)
+    return Finding(
+        rule_id=rule.id,
+        rule_name=rule.name,
+        provider=rule.provider,
+        path=doc.path,
+        start_line=start_line,
+        start_column=start_col,
+        end_line=end_line,
+        end_column=end_col + 1,
+        redacted=redact(m.secret),
+        fingerprint=fingerprint(rule.id, m.secret),
+        severity=rule.severity,
+        confidence=m.confidence,
+        entropy=m.entropy,
+        tags=rule.tags,
+        location=cand.location,
+        nhi=nhi,
+        checks=checks,
+        properties=props,
+        secret=m.secret,
+        line_text=doc.line_text(start_line),
+    )

@@ -1,0 +1,142 @@
+"""Public data types of the keyscan library API.
+
+Everything here is a frozen dataclass so results can be shared between
+processes, hashed, and compared in tests.  A ``Finding`` keeps the clear-text
+secret in a field that is excluded from ``repr`` and from every report unless
+the caller explicitly asks for it (``--show-secrets``).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+
+class Severity(str, enum.Enum):
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+    @classmethod
+    def parse(cls, value: str) -> "Severity":
+        try:
+            return cls(value.strip().lower())
+        except ValueError:
+            choices = ", ".join(s.value for s in cls)
+            raise ValueError(f"unknown severity {value!r} (choose from {choices})") from None
+
+
+_SEVERITY_RANK = {
+    Severity.INFO: 0,
+    Severity.LOW: 1,
+    Severity.MEDIUM: 2,
+    Severity.HIGH: 3,
+    Severity.CRITICAL: 4,
+}
+
+
+class Confidence(str, enum.Enum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+    @property
+    def rank(self) -> int:
+        return {"low": 0, "medium": 1, "high": 2}[self.value]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One leaked secret at one place."""
+
+    rule_id: str
+    rule_name: str
+    provider: str
+    path: str
+    start_line: int
+    start_column: int
+    end_line: int
+    end_column: int
+    redacted: str
+    fingerprint: str
+    severity: Severity
+    confidence: Confidence
+    entropy: float
+    tags: tuple[str, ...] = ()
+    location: Optional[str] = None
+    """Logical location inside the file, e.g. ``cell 3 (code), output 1`` or
+    ``mcpServers.github.env.GITHUB_TOKEN``."""
+    nhi: tuple[str, ...] = ("NHI2",)
+    checks: tuple[tuple[str, str], ...] = ()
+    """Offline structure checks, e.g. ``(("checksum", "valid"),)``."""
+    properties: tuple[tuple[str, str], ...] = ()
+    """Extra facts about where the finding came from (MCP server name, commit...)."""
+    secret: str = field(default="", repr=False, compare=False)
+    """The clear-text secret. Never printed unless ``show_secrets`` is set."""
+    line_text: str = field(default="", repr=False, compare=False)
+    """The on-disk line holding the secret start (for inline allow comments)."""
+
+    @property
+    def sort_key(self) -> tuple:
+        return (self.path, self.start_line, self.start_column, self.rule_id, self.fingerprint)
+
+    def prop(self, name: str) -> Optional[str]:
+        for key, value in self.properties:
+            if key == name:
+                return value
+        return None
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    """Inputs of :func:`keyscan.scan`.
+
+    ``paths`` may hold directories, files, or ``"-"`` for standard input.
+    """
+
+    paths: tuple[str, ...] = (".",)
+    max_file_size: int = 10 * 1024 * 1024
+    follow_symlinks: bool = False
+    extra_rule_dirs: tuple[str, ...] = ()
+    disabled_rules: tuple[str, ...] = ()
+    min_severity: Severity = Severity.INFO
+    jobs: int = 0
+    """Worker processes; 0 picks one per core for large scans, 1 disables the pool."""
+    engine: str = "auto"
+    """Prefilter engine: ``auto``, ``hyperscan`` or ``python``."""
+    entropy: bool = True
+    """Run the generic (entropy) detector."""
+    stdin_name: str = "<stdin>"
+    stdin_data: Optional[bytes] = field(default=None, repr=False)
+    progress: Optional[Callable[[int, int], None]] = field(default=None, compare=False, repr=False)
+    """Called with ``(files_done, files_total)`` as the scan advances."""
+    use_cache: bool = True
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    findings: tuple[Finding, ...]
+    files_scanned: int
+    bytes_scanned: int
+    skipped: tuple[SkippedFile, ...]
+    duration: float
+    rules_loaded: int
+    engine: str
+    suppressed: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.findings else 0

@@ -1,0 +1,54 @@
+"""The in-memory form of one detection rule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from ..models import Confidence, Severity
+
+
+@dataclass(frozen=True)
+class Example:
+    """A text that a rule must (or must not) report.
+
+    ``secret`` pins the exact value the rule must extract; ``path`` lets an
+    example pretend to be a given file type (``.mcp.json``, ``x.ipynb``...).
+    """
+
+    text: str
+    secret: Optional[str] = None
+    path: str = "example.txt"
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    name: str
+    provider: str
+    pattern: str
+    keywords: tuple[str, ...]
+    severity: Severity
+    confidence: Confidence = Confidence.HIGH
+    family: str = ""
+    """Key into the remediation catalogue (defaults to the provider, lower-cased)."""
+    min_entropy: float = 0.0
+    tags: tuple[str, ...] = ()
+    nhi: tuple[str, ...] = ()
+    """NHI risks implied by the credential type (NHI2 is always added)."""
+    checks: tuple[str, ...] = ()
+    """Names of offline structure checks to run on the secret."""
+    references: tuple[str, ...] = ()
+    description: str = ""
+    window: int = 512
+    """How far after a keyword hit the exact regex may reach (characters)."""
+    window_before: int = 256
+    priority: int = 0
+    """Higher wins when two rules report overlapping text."""
+    generic: bool = False
+    """Generic (context + entropy) rules give way to provider rules."""
+    placeholder_filter: bool = True
+    examples: tuple[Example, ...] = ()
+    negative_examples: tuple[Example, ...] = ()
+    source: str = field(default="", compare=False)
+    """The file the rule came from (for error messages)."""

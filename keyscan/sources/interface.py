@@ -1,0 +1,21 @@
+"""What every source yields."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+
+@dataclass(frozen=True)
+class SourceItem:
+    """One thing to scan.
+
+    ``path`` is the path shown in reports; the content comes from ``fs_path``
+    on disk or, for stdin and git blobs, from ``data``.
+    """
+
+    path: str
+    size: int
+    fs_path: Optional[str] = None
+    data: Optional[bytes] = field(default=None, repr=False)
+    properties: tuple[tuple[str, str], ...] = ()
