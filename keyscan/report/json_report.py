@@ -1,0 +1,67 @@
+"""JSON report, schema version 1 (documented in README.md, "JSON report").
+
+Deterministic: no timings, findings and skipped files sorted, keys sorted.
+"""
+
+from __future__ import annotations
+
+import json
+
+from .._version import __version__
+from ..models import Finding, ScanResult
+from .interface import ReportContext, shown_secret
+
+SCHEMA_VERSION = 1
+
+
+def finding_to_dict(f: Finding, ctx: ReportContext) -> dict:
+    return {
+        "rule_id": f.rule_id,
+        "rule_name": f.rule_name,
+        "provider": f.provider,
+        "severity": f.severity.value,
+        "confidence": f.confidence.value,
+        "path": f.path,
+        "start_line": f.start_line,
+        "start_column": f.start_column,
+        "end_line": f.end_line,
+        "end_column": f.end_column,
+        "location": f.location,
+        "secret": shown_secret(f, ctx),
+        "secret_redacted": not (ctx.show_secrets and bool(f.secret)),
+        "fingerprint": f.fingerprint,
+        "entropy": f.entropy,
+        "tags": list(f.tags),
+        "nhi": list(f.nhi),
+        "checks": dict(f.checks),
+        "properties": dict(f.properties),
+    }
+
+
+class JsonReporter:
+    name = "json"
+
+    def render(self, result: ScanResult, ctx: ReportContext) -> str:
+        doc = {
+            "schema_version": SCHEMA_VERSION,
+            "tool": {"name": "keyscan", "version": __version__},
+            "summary": {
+                "findings": len(result.findings),
+                "files_scanned": result.files_scanned,
+                "bytes_scanned": result.bytes_scanned,
+                "files_skipped": len(result.skipped),
+                "rules_loaded": result.rules_loaded,
+                "suppressed": dict(result.suppressed),
+                "by_severity": _count(f.severity.value for f in result.findings),
+            },
+            "findings": [finding_to_dict(f, ctx) for f in result.findings],
+            "skipped": [{"path": s.path, "reason": s.reason} for s in result.skipped],
+        }
+        return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _count(values) -> dict:
+    out: dict[str, int] = {}
+    for v in values:
+        out[v] = out.get(v, 0) + 1
+    return dict(sorted(out.items()))

@@ -1,0 +1,72 @@
+"""Terminal table (rich)."""
+
+from __future__ import annotations
+
+import io
+
+from ..models import ScanResult, Severity
+from .interface import ReportContext, shown_secret
+
+_STYLE = {
+    Severity.CRITICAL: "bold red",
+    Severity.HIGH: "red",
+    Severity.MEDIUM: "yellow",
+    Severity.LOW: "cyan",
+    Severity.INFO: "dim",
+}
+
+
+def build_table(result: ScanResult, ctx: ReportContext):
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=None, show_lines=False, header_style="bold", expand=False)
+    table.add_column("Location", overflow="fold")
+    table.add_column("Rule", overflow="fold")
+    table.add_column("Provider")
+    table.add_column("Severity")
+    table.add_column("Secret", overflow="fold")
+    table.add_column("NHI", overflow="fold")
+    for f in result.findings:
+        where = f"{f.path}:{f.start_line}:{f.start_column}"
+        if f.location:
+            where += f"\n[{f.location}]"
+        table.add_row(
+            Text(where),
+            Text(f.rule_id),
+            Text(f.provider),
+            Text(f.severity.value, style=_STYLE[f.severity]),
+            Text(shown_secret(f, ctx)),
+            Text(" ".join(f.nhi)),
+        )
+    return table
+
+
+def summary_line(result: ScanResult) -> str:
+    n = len(result.findings)
+    mb = result.bytes_scanned / 1e6
+    parts = [
+        f"{n} finding{'s' if n != 1 else ''}",
+        f"{result.files_scanned} file{'s' if result.files_scanned != 1 else ''} scanned ({mb:.1f} MB)",
+    ]
+    if result.skipped:
+        parts.append(f"{len(result.skipped)} skipped")
+    suppressed = sum(c for _, c in result.suppressed)
+    if suppressed:
+        parts.append(f"{suppressed} suppressed")
+    parts.append(f"{result.duration:.2f}s")
+    return ", ".join(parts)
+
+
+class TableReporter:
+    name = "table"
+
+    def render(self, result: ScanResult, ctx: ReportContext) -> str:
+        from rich.console import Console
+
+        buf = io.StringIO()
+        console = Console(file=buf, width=160, no_color=True, highlight=False)
+        if result.findings:
+            console.print(build_table(result, ctx))
+        console.print(summary_line(result))
+        return buf.getvalue()
