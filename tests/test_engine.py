@@ -1,0 +1,97 @@
+"""The prefilter engines agree, windows behave, parallel equals serial."""
+
+import random
+
+import pytest
+
+from keyscan.api import build_engine, scan_bytes
+from keyscan.detect.engine import Engine
+from keyscan.detect.prefilter import HyperscanPrefilter, PythonPrefilter, hyperscan_available
+from keyscan.models import ScanOptions
+from keyscan.ruleset import load_rules
+from keyscan import scan
+
+from conftest import FIXTURES
+
+needs_hyperscan = pytest.mark.skipif(not hyperscan_available(), reason="hyperscan not installed")
+
+
+@needs_hyperscan
+def test_prefilters_report_identical_hits_on_random_text():
+    rules = load_rules()
+    keywords = sorted({kw for r in rules for kw in r.keywords})
+    py, hs = PythonPrefilter(keywords), HyperscanPrefilter(keywords)
+    rnd = random.Random(1)
+    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-:=\"' \n/+."
+    for _ in range(50):
+        parts = []
+        for _ in range(200):
+            parts.append(rnd.choice(keywords) if rnd.random() < 0.2 else
+                         "".join(rnd.choice(alphabet) for _ in range(rnd.randint(1, 30))))
+        data = "".join(parts).encode()
+        if rnd.random() < 0.5:
+            data = data.upper()
+        assert sorted(py.hits(data)) == sorted(hs.hits(data))
+
+
+@needs_hyperscan
+def test_hyperscan_and_python_engines_give_identical_findings():
+    base = dict(paths=(str(FIXTURES),), use_cache=False, jobs=1)
+    a = scan(ScanOptions(engine="hyperscan", **base))
+    b = scan(ScanOptions(engine="python", **base))
+    assert a.engine == "hyperscan" and b.engine == "python"
+    assert a.findings == b.findings
+    assert len(a.findings) > 0
+
+
+def test_parallel_scan_equals_serial_scan():
+    serial = scan(ScanOptions(paths=(str(FIXTURES),), use_cache=False, jobs=1))
+    parallel = scan(ScanOptions(paths=(str(FIXTURES),), use_cache=False, jobs=2))
+    assert serial.findings == parallel.findings
+    assert serial.files_scanned == parallel.files_scanned
+    assert serial.skipped == parallel.skipped
+
+
+def test_engine_survives_pickling(engine):
+    import pickle
+
+    clone = pickle.loads(pickle.dumps(engine))
+    assert clone.kind == engine.kind
+    text = b"token=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\n"
+    assert [m.secret for m in clone.scan(text)] == [m.secret for m in engine.scan(text)]
+
+
+def test_match_must_contain_a_keyword_hit(engine):
+    # A window starting in the middle of a longer token must not invent a match.
+    token = "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"
+    assert [f.secret for f in scan_bytes(engine, "a.txt", f"x={token}\n".encode())] == [token]
+    assert scan_bytes(engine, "a.txt", f"x=AB{token}\n".encode()) == []
+
+
+def test_non_ascii_text_before_a_key_keeps_columns_right(engine):
+    token = "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"
+    data = f"# café ünïcode ✓\nnote = \"héllo\" token={token}\n".encode()
+    (f,) = [f for f in scan_bytes(engine, "a.txt", data) if f.rule_id == "github-pat-classic"]
+    assert (f.start_line, f.start_column) == (2, len('note = "héllo" token=') + 1)
+    assert f.end_column == f.start_column + len(token)
+
+
+def test_utf16_file_with_bom_is_decoded(engine):
+    token = "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"
+    data = "a=1\ntoken=" + token + "\n"
+    (f,) = scan_bytes(engine, "w.txt", data.encode("utf-16"))
+    assert (f.rule_id, f.start_line, f.start_column) == ("github-pat-classic", 2, 7)
+
+
+def test_regex_window_limits_do_not_lose_keys_far_into_a_long_line(engine):
+    token = "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"
+    data = ("x" * 100_000 + " " + token + " " + "y" * 100_000).encode()
+    (f,) = scan_bytes(engine, "min.js", data)
+    assert f.start_column == 100_002
+
+
+def test_unknown_engine_is_a_usage_error():
+    from keyscan.errors import UsageError
+
+    with pytest.raises(UsageError):
+        build_engine(ScanOptions(engine="turbo", use_cache=False))

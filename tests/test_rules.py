@@ -1,0 +1,82 @@
+"""Every shipped rule compiles and every example passes through the real pipeline."""
+
+import pytest
+
+from keyscan.detect.prefilter import hyperscan_available
+from keyscan.errors import RuleError
+from keyscan.ruleset import load_rules
+from keyscan.ruleset.check import check_rules
+from keyscan.ruleset.loader import load_rule_file
+
+from conftest import run_keyscan
+
+ENGINES = ["python"] + (["hyperscan"] if hyperscan_available() else [])
+
+
+@pytest.mark.parametrize("kind", ENGINES)
+def test_all_rule_examples_pass(kind):
+    problems = check_rules(load_rules(), kind)
+    assert [str(p) for p in problems] == []
+
+
+def test_rule_set_size_and_unique_ids():
+    rules = load_rules()
+    assert len(rules) >= 40
+    assert len({r.id for r in rules}) == len(rules)
+    for r in rules:
+        assert r.examples, r.id
+        assert r.negative_examples, f"{r.id} has no negative examples"
+
+
+def test_rules_check_command_passes():
+    proc = run_keyscan("rules", "check")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().endswith("ok (0 problems)")
+
+
+def test_rules_check_fails_on_a_missed_example(tmp_path):
+    bad = tmp_path / "bad.yml"
+    bad.write_text(
+        "rules:\n"
+        "  - id: test-token\n"
+        "    name: Test token\n"
+        "    provider: Test\n"
+        "    pattern: '(?P<secret>tst_[a-z0-9]{20})'\n"
+        "    keywords: [tst_]\n"
+        "    severity: low\n"
+        "    examples: ['k=tst_abc']\n"
+        "    negative_examples: ['k=tst_q8w7e6r5t4y3u2i1o0p9']\n"
+    )
+    proc = run_keyscan("rules", "check", "--rules", str(tmp_path))
+    assert proc.returncode == 1
+    assert "rule 'test-token': example 1 not detected" in proc.stderr
+    assert "rule 'test-token': negative example 1 reported" in proc.stderr
+
+
+@pytest.mark.parametrize("body,message", [
+    ("  - id: x1\n    name: X\n    provider: P\n    pattern: '(?P<secret>['\n    keywords: [ab]\n"
+     "    severity: low\n    examples: [a]\n", "pattern does not compile"),
+    ("  - id: x2\n    name: X\n    provider: P\n    pattern: 'ab[0-9]+'\n    keywords: [ab]\n"
+     "    severity: low\n    examples: [a]\n", "named group (?P<secret>"),
+    ("  - id: x3\n    name: X\n    provider: P\n    pattern: '(?P<secret>ab)'\n    keywords: [ab]\n"
+     "    severity: urgent\n    examples: [a]\n", "unknown severity"),
+    ("  - id: x4\n    name: X\n    provider: P\n    pattern: '(?P<secret>ab)'\n    keywords: [ab]\n"
+     "    severity: low\n", "missing 'examples'"),
+    ("  - id: x5\n    name: X\n    provider: P\n    pattern: '(?P<secret>ab)'\n    keywords: [ab]\n"
+     "    severity: low\n    examples: [a]\n    colour: red\n", "unknown key(s) colour"),
+])
+def test_bad_rule_file_error_names_file_and_rule(tmp_path, body, message):
+    path = tmp_path / "r.yml"
+    path.write_text("rules:\n" + body)
+    with pytest.raises(RuleError) as err:
+        load_rule_file(path)
+    assert str(path) in str(err.value)
+    assert message in str(err.value)
+
+
+def test_bad_rules_dir_on_cli_is_exit_2(tmp_path):
+    (tmp_path / "r.yml").write_text("rules: [1, 2\n")
+    proc = run_keyscan("--rules", str(tmp_path), str(tmp_path))
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("keyscan: error: ") and "r.yml" in proc.stderr
+    assert "Traceback" not in proc.stderr
