@@ -144,7 +144,8 @@ def _emit(result, fmt: str, output: Optional[str], show_secrets: bool, quiet: bo
 
         from .report.table import build_table
 
-        console = Console(highlight=False)
+        # Piped output is not wrapped at 80 columns: keep one row per finding.
+        console = Console(highlight=False, width=None if sys.stdout.isatty() else 220)
         if result.findings:
             console.print(build_table(result, ctx))
         if not quiet:

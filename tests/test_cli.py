@@ -1,0 +1,131 @@
+"""The command line: exit codes, exact findings, formats, redaction, errors."""
+
+import json
+import os
+import stat
+
+import pytest
+
+from conftest import FIXTURES, ROOT, run_keyscan
+
+TOKEN = "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"
+
+
+def _repo(tmp_path, text=f"GITHUB_TOKEN={TOKEN}\n"):
+    (tmp_path / "app.env").write_text(text)
+    return tmp_path
+
+
+def test_findings_exit_1_and_table_on_stdout(tmp_path):
+    proc = run_keyscan(str(_repo(tmp_path)), "--no-progress")
+    assert proc.returncode == 1
+    (row,) = [ln for ln in proc.stdout.splitlines() if "app.env" in ln]
+    cells = [c.strip() for c in row.strip("│ ").split("│")]
+    assert cells[0].endswith("app.env:1:14")
+    assert cells[1:5] == ["github-pat-classic", "GitHub", "critical", "ghp_…(40)"]
+    assert TOKEN not in proc.stdout + proc.stderr
+    assert "1 finding" in proc.stderr
+
+
+def test_no_findings_exit_0(tmp_path):
+    (tmp_path / "ok.txt").write_text("nothing here\n")
+    proc = run_keyscan(str(tmp_path))
+    assert proc.returncode == 0
+    assert proc.stdout == ""
+
+
+def test_scan_subcommand_and_default_command_agree(tmp_path):
+    _repo(tmp_path)
+    a = run_keyscan("scan", str(tmp_path), "-f", "json")
+    b = run_keyscan(str(tmp_path), "-f", "json")
+    assert a.returncode == b.returncode == 1
+    assert a.stdout == b.stdout
+
+
+def test_json_report_exact_fields(tmp_path):
+    proc = run_keyscan(str(_repo(tmp_path)), "-f", "json", "-q")
+    assert proc.returncode == 1
+    assert proc.stderr == ""
+    doc = json.loads(proc.stdout)
+    assert doc["schema_version"] == 1
+    (f,) = doc["findings"]
+    assert f["path"] == str(tmp_path / "app.env")
+    assert (f["rule_id"], f["start_line"], f["start_column"], f["end_column"]) == ("github-pat-classic", 1, 14, 54)
+    assert f["secret"] == "ghp_…(40)" and f["secret_redacted"] is True
+    assert f["checks"] == {"checksum": "valid"}
+    assert f["nhi"][0] == "NHI2"
+
+
+def test_show_secrets(tmp_path):
+    proc = run_keyscan(str(_repo(tmp_path)), "-f", "json", "--show-secrets")
+    assert json.loads(proc.stdout)["findings"][0]["secret"] == TOKEN
+
+
+def test_exit_zero_and_fail_on(tmp_path):
+    _repo(tmp_path)
+    assert run_keyscan(str(tmp_path), "--exit-zero").returncode == 0
+    # github-pat-classic is critical: --fail-on critical still fails.
+    assert run_keyscan(str(tmp_path), "--fail-on", "critical").returncode == 1
+
+
+def test_min_severity_filters(tmp_path):
+    _repo(tmp_path)
+    proc = run_keyscan(str(tmp_path), "--min-severity", "critical", "-f", "json")
+    assert len(json.loads(proc.stdout)["findings"]) == 1
+
+
+def test_output_file_is_private_and_complete(tmp_path):
+    _repo(tmp_path)
+    out = tmp_path / "report.json"
+    proc = run_keyscan(str(tmp_path / "app.env"), "-f", "json", "-o", str(out))
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
+    assert json.loads(out.read_text())["summary"]["findings"] == 1
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".keyscan-")] == []
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["/definitely/not/here"], "path does not exist"),
+    (["--min-severity", "urgent", "."], "unknown severity"),
+    (["--max-file-size", "ten", "."], "invalid size"),
+])
+def test_usage_errors_are_one_line_exit_2(args, needle):
+    proc = run_keyscan(*args)
+    assert proc.returncode == 2
+    assert needle in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_bad_option_is_exit_2():
+    proc = run_keyscan("--format", "xml", ".")
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+
+
+def test_stdin_dash(tmp_path):
+    proc = run_keyscan("-", "-f", "json", input=f"a\nb={TOKEN}\n")
+    (f,) = json.loads(proc.stdout)["findings"]
+    assert (f["path"], f["start_line"]) == ("<stdin>", 2)
+
+
+def test_version_and_module_entry_point():
+    proc = run_keyscan("--version")
+    assert proc.returncode == 0 and proc.stdout.startswith("keyscan ")
+
+
+def test_help_lists_commands_and_options():
+    top = run_keyscan("--help")
+    assert top.returncode == 0
+    for cmd in ("scan", "rules"):
+        assert cmd in top.stdout
+    sub = run_keyscan("scan", "--help")
+    for opt in ("--format", "--output", "--no-progress", "--quiet", "--show-secrets", "--min-severity",
+                "--rules", "--exit-zero", "--max-file-size"):
+        assert opt in sub.stdout
+
+
+def test_repository_itself_is_clean():
+    """Dogfooding: keyscan's own tree (minus test data in .keyscanignore) has no findings."""
+    proc = run_keyscan(str(ROOT), "-q", "-f", "json", "--max-file-size", "2MB")
+    assert json.loads(proc.stdout)["findings"] == []
