@@ -215,7 +215,9 @@ def scan(options: ScanOptions) -> ScanResult:
     except (OSError, MemoryError) as exc:
         raise ScanError(f"scan failed: {exc}") from None
     skipped.extend(skipped2)
-    findings = [f for f in findings if f.severity.rank >= options.min_severity.rank]
+    from .nhi import enrich  # location/aggregation NHI risks, over the whole scan
+
+    findings = [f for f in enrich(findings) if f.severity.rank >= options.min_severity.rank]
     findings.sort(key=lambda f: f.sort_key)
     skipped.sort(key=lambda s: (s.path, s.reason))
     return ScanResult(
