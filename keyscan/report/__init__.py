@@ -11,6 +11,10 @@ from .interface import ReportContext, Reporter
 REPORTERS: dict[str, tuple[str, str]] = {
     "table": ("table", "TableReporter"),
     "json": ("json_report", "JsonReporter"),
+    "sarif": ("sarif", "SarifReporter"),
+    "markdown": ("markdown", "MarkdownReporter"),
+    "github": ("github", "GithubReporter"),
+    "gitlab": ("gitlab", "GitlabReporter"),
 }
 
 

@@ -1,0 +1,196 @@
+"""Markdown report: a summary a security lead can paste into a ticket.
+
+Sections: totals; the top migration actions ranked by how many findings each
+removes; findings by OWASP NHI risk, by provider and by file type; then every
+finding (redacted).  Deterministic: no timings.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections import Counter, defaultdict
+
+from ..models import Finding, ScanResult, Severity
+from .interface import ReportContext, shown_secret
+
+TITLE = "keyscan secret report"
+
+
+def cell(text: str) -> str:
+    """Text safe inside a markdown table cell."""
+    out = " ".join(str(text).split()).replace("\\", "\\\\").replace("|", "\\|")
+    for ch in "*_[]<`":
+        out = out.replace(ch, "\\" + ch)
+    return out
+
+
+def code(text: str) -> str:
+    """An inline code span that survives backticks and pipes (for table cells)."""
+    text = " ".join(str(text).split()).replace("|", "\u2502")
+    fence = "`"
+    while fence in text:
+        fence += "`"
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+_EXT_TYPES = {
+    "source code": {".py", ".js", ".mjs", ".cjs", ".ts", ".tsx", ".jsx", ".go", ".java", ".kt", ".rb", ".php",
+                    ".cs", ".rs", ".swift", ".scala", ".c", ".cc", ".cpp", ".h", ".sh", ".bash", ".ps1", ".r",
+                    ".lua", ".pl", ".sql"},
+    "notebook": {".ipynb"},
+    "config (YAML/JSON/TOML/INI)": {".yml", ".yaml", ".json", ".jsonc", ".toml", ".ini", ".cfg", ".conf",
+                                    ".properties", ".xml", ".plist"},
+    "log": {".log"},
+    "documentation": {".md", ".rst", ".txt", ".adoc", ".html"},
+}
+
+
+def file_type(path: str) -> str:
+    from .. import nhi
+
+    p = path.replace("\\", "/")
+    base = posixpath.basename(p).lower()
+    if nhi.is_mcp_config(p):
+        return "MCP / agent config"
+    if nhi.is_transcript(p):
+        return "agent transcript"
+    if nhi.is_shell_history(p):
+        return "shell history"
+    if nhi.is_ci_or_deploy(p):
+        return "CI/CD & deployment"
+    if base == ".env" or base.startswith(".env.") or base.endswith(".env"):
+        return "environment file"
+    if base in (".npmrc", ".pypirc", ".netrc", ".git-credentials", "credentials", "config") or "/.aws/" in p:
+        return "credential store"
+    ext = posixpath.splitext(base)[1]
+    for name, exts in _EXT_TYPES.items():
+        if ext in exts:
+            return name
+    return "other"
+
+
+def _sev_counts(findings) -> str:
+    c = Counter(f.severity for f in findings)
+    return ", ".join(f"{s.value} {c[s]}" for s in sorted(c, key=lambda s: -s.rank))
+
+
+def _max_sev(findings) -> Severity:
+    return max((f.severity for f in findings), key=lambda s: s.rank)
+
+
+def migration_actions(findings, ctx=None):
+    """``[(remediation, findings)]`` ranked by how many findings each removes
+    (then distinct secrets, then highest severity, then name)."""
+    from ..remediation import remediation_for, remediation_for_finding, rules_by_id
+
+    rules = rules_by_id(ctx)
+    groups: dict[str, list[Finding]] = defaultdict(list)
+    rems = {}
+    for f in findings:
+        rule = rules.get(f.rule_id)
+        rem = remediation_for(rule) if rule is not None else remediation_for_finding(f)
+        groups[rem.action].append(f)
+        rems.setdefault(rem.action, rem)
+    ranked = sorted(groups.items(), key=lambda kv: (-len(kv[1]), -len({f.fingerprint for f in kv[1]}),
+                                                    -_max_sev(kv[1]).rank, kv[0]))
+    return [(rems[action], fs) for action, fs in ranked]
+
+
+def render_markdown(result: ScanResult, ctx: ReportContext, title: str = TITLE, top: int = 10) -> str:
+    from ..nhi import risk
+    from ..remediation import NO_IDENTITY
+
+    fs = list(result.findings)
+    out: list[str] = [f"# {title}", ""]
+    secrets = len({f.fingerprint for f in fs})
+    files = len({f.path for f in fs})
+    if not fs:
+        out += [f"No secrets found in {result.files_scanned} files scanned"
+                f"{f' ({len(result.skipped)} skipped)' if result.skipped else ''}.", ""]
+        return "\n".join(out)
+    out += [f"**{len(fs)} finding{'s' if len(fs) != 1 else ''}** ({secrets} distinct secret"
+            f"{'s' if secrets != 1 else ''}) in {files} file{'s' if files != 1 else ''}; "
+            f"{result.files_scanned} files scanned"
+            f"{f', {len(result.skipped)} skipped' if result.skipped else ''}. "
+            f"Severity: {_sev_counts(fs)}.", "",
+            "Every finding is a credential that must be **revoked or rotated first**: deleting it from the "
+            "file does not un-leak it (it stays in git history, caches and clones).", ""]
+
+    actions = migration_actions(fs, ctx)
+    out += ["## Top migration actions", "",
+            "| # | Action | Findings removed | Distinct secrets | Identity-based option |",
+            "| ---: | --- | ---: | ---: | --- |"]
+    for i, (rem, group) in enumerate(actions[:top], 1):
+        out.append(f"| {i} | {cell(rem.action)} | {len(group)} | {len({f.fingerprint for f in group})} | "
+                   f"{'yes' if rem.identity else 'no'} |")
+    out.append("")
+    for i, (rem, group) in enumerate(actions[:top], 1):
+        out += [f"### {i}. {cell(rem.action)}", ""]
+        providers = sorted({f.provider for f in group})
+        out.append(f"Applies to: {', '.join(cell(p) for p in providers)} "
+                   f"({len(group)} finding{'s' if len(group) != 1 else ''}).")
+        out.append("")
+        steps = [f"Revoke/rotate: {s}" for s in rem.revoke]
+        if rem.identity:
+            steps += [f"Migrate: {s}" for s in rem.alternative]
+        else:
+            steps.append(NO_IDENTITY)
+        steps += [f"If the key must stay: {s}" for s in rem.least_bad]
+        out += [f"- {cell(s)}" for s in steps]
+        if rem.docs:
+            out.append("- Docs: " + "; ".join(f"[{cell(d.title)}]({d.url})" for d in rem.docs))
+        out.append("")
+
+    out += ["## Findings by OWASP NHI risk (2025)", "", "| Risk | Findings | Distinct secrets |",
+            "| --- | ---: | ---: |"]
+    by_risk: dict[str, list[Finding]] = defaultdict(list)
+    for f in fs:
+        for n in f.nhi:
+            by_risk[n].append(f)
+    for n in sorted(by_risk, key=lambda x: int(x[3:])):
+        r = risk(n)
+        group = by_risk[n]
+        out.append(f"| [{r.official_id} {cell(r.title)}]({r.url}) | {len(group)} | "
+                   f"{len({f.fingerprint for f in group})} |")
+    out.append("")
+
+    out += ["## Findings by provider", "", "| Provider | Findings | Highest severity | Rules |",
+            "| --- | ---: | --- | --- |"]
+    by_provider: dict[str, list[Finding]] = defaultdict(list)
+    for f in fs:
+        by_provider[f.provider].append(f)
+    for p, group in sorted(by_provider.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        rules = ", ".join(code(r) for r in sorted({f.rule_id for f in group}))
+        out.append(f"| {cell(p)} | {len(group)} | {_max_sev(group).value} | {rules} |")
+    out.append("")
+
+    out += ["## Findings by file type", "", "| File type | Findings | Files |", "| --- | ---: | ---: |"]
+    by_type: dict[str, list[Finding]] = defaultdict(list)
+    for f in fs:
+        by_type[file_type(f.path)].append(f)
+    for t, group in sorted(by_type.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        out.append(f"| {cell(t)} | {len(group)} | {len({f.path for f in group})} |")
+    out.append("")
+
+    out += ["## Findings", "", "| Severity | Location | Rule | Secret | NHI |", "| --- | --- | --- | --- | --- |"]
+    for f in fs:
+        where = f"{f.path}:{f.start_line}:{f.start_column}"
+        loc = code(where) + (f" ({cell(f.location)})" if f.location else "")
+        out.append(f"| {f.severity.value} | {loc} | {code(f.rule_id)} | {code(shown_secret(f, ctx))} | "
+                   f"{' '.join(f.nhi)} |")
+    out.append("")
+    if result.skipped:
+        out += [f"{len(result.skipped)} file{'s' if len(result.skipped) != 1 else ''} skipped "
+                "(see `keyscan --format json` for the list and reasons).", ""]
+    out += ["Generated by keyscan. NHI ids follow the "
+            "[OWASP Top 10 Non-Human Identities Risks - 2025]"
+            "(https://owasp.org/www-project-non-human-identities-top-10/2025/).", ""]
+    return "\n".join(out)
+
+
+class MarkdownReporter:
+    name = "markdown"
+
+    def render(self, result: ScanResult, ctx: ReportContext) -> str:
+        return render_markdown(result, ctx)

@@ -1,0 +1,285 @@
+"""SARIF 2.1.0 for GitHub code scanning (and any SARIF viewer).
+
+Design choices:
+
+* ``tool.driver.rules`` lists only the rules that have results, sorted by id.
+  A run that loads hundreds of rules would otherwise ship hundreds of full
+  rule descriptions (help text with NHI mapping and migration steps) in every
+  upload; code scanning only needs the metadata of rules that produced alerts,
+  and the output stays stable when the rule set grows (golden files, diffs).
+  ``ruleIndex`` points into this list.
+* URIs are relative to ``%SRCROOT%`` (the scan root, the repository checkout
+  in CI), declared in ``originalUriBaseIds``.
+* Columns count Unicode code points (``columnKind: unicodeCodePoints``), as
+  keyscan does; ``endColumn`` is exclusive, as SARIF requires.
+* ``partialFingerprints`` hold a hash of the finding fingerprint (rule +
+  secret), the file and the occurrence number inside the file: no line
+  numbers, so alerts survive lines moving.
+* No secret in clear anywhere unless ``--show-secrets``: messages carry the
+  redacted form, ``region.snippet`` the redacted secret, and
+  ``contextRegion.snippet`` the line with every known secret redacted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+from typing import Optional
+
+from .._version import __version__
+from ..models import Finding, ScanResult, Severity
+from ..redact import redact
+from .interface import ReportContext, shown_secret
+
+SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+INFORMATION_URI = "https://github.com/keyscan/keyscan"
+SRCROOT = "%SRCROOT%"
+FINGERPRINT_KEY = "keyscanSecret/v1"
+CWE_798 = "CWE-798"
+CONTEXT_MAX = 240  # characters of the line around the secret in contextRegion
+
+SECURITY_SEVERITY = {
+    Severity.CRITICAL: "9.5",
+    Severity.HIGH: "8.0",
+    Severity.MEDIUM: "5.5",
+    Severity.LOW: "3.0",
+    Severity.INFO: "1.0",
+}
+LEVEL = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "note",
+    Severity.INFO: "note",
+}
+PRECISION = {"high": "very-high", "medium": "high", "low": "medium"}
+
+
+def pascal(rule_id: str) -> str:
+    return "".join(p[:1].upper() + p[1:] for p in re.split(r"[^A-Za-z0-9]+", rule_id) if p)
+
+
+def sentence(text: str) -> str:
+    text = " ".join(text.split())
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def relative_uri(path: str, root: str) -> str:
+    """``path`` as a URI reference relative to ``root`` (forward slashes, percent-encoded)."""
+    from urllib.parse import quote
+
+    p = path.replace("\\", "/")
+    if os.path.isabs(path):
+        try:
+            p = os.path.relpath(path, root).replace(os.sep, "/")
+        except ValueError:  # another drive on Windows
+            p = path.replace("\\", "/").lstrip("/")
+    while p.startswith("./"):
+        p = p[2:]
+    return quote(p, safe="/-._~!$&'()*+,;=@")
+
+
+def root_uri(root: str) -> str:
+    uri = Path(os.path.abspath(root)).as_uri()
+    return uri if uri.endswith("/") else uri + "/"
+
+
+class _Secrets:
+    """Every known secret per file, to redact context snippets completely."""
+
+    def __init__(self, findings):
+        self.by_path: dict[str, list[str]] = {}
+        for f in findings:
+            if f.secret:
+                self.by_path.setdefault(f.path, []).append(f.secret)
+        for v in self.by_path.values():
+            v.sort(key=len, reverse=True)
+
+    def scrub(self, path: str, text: str) -> str:
+        for s in self.by_path.get(path, ()):
+            if s in text:
+                text = text.replace(s, redact(s))
+        return text
+
+
+def _rule_entry(rule_id: str, f: Finding, rule) -> dict:
+    from ..nhi import order, risk
+    from ..remediation import explain_markdown, explain_text, help_uri, remediation_for
+
+    name = rule.name if rule is not None else f.rule_name
+    provider = rule.provider if rule is not None else f.provider
+    severity = rule.severity if rule is not None else f.severity
+    nhi_ids = order(rule.nhi) if rule is not None else order(())
+    if rule is None:
+        from ..ruleset.model import Rule
+
+        rule = Rule(id=rule_id, name=name, provider=provider, pattern="", keywords=(), severity=severity,
+                    family=provider.lower(), tags=f.tags)
+    rem = remediation_for(rule)
+    description = getattr(rule, "description", "") or (
+        f"A {name} ({provider}) was found in a file. Anyone who can read the file can use it.")
+    tags = ["security", "secret", CWE_798, "external/cwe/cwe-798"]
+    tags += [risk(n).tag for n in nhi_ids]
+    tags += [t for t in rule.tags if t not in tags]
+    confidence = getattr(rule, "confidence", None)
+    props = {
+        "tags": tags,
+        "security-severity": SECURITY_SEVERITY[severity],
+        "precision": PRECISION.get(confidence.value if confidence else "high", "high"),
+        "problem.severity": "error" if severity.rank >= Severity.HIGH.rank else "warning",
+        "provider": provider,
+        "family": rem.family,
+        "nhi": [risk(n).official_id for n in nhi_ids],
+        "identityBasedAlternative": rem.identity,
+    }
+    return {
+        "id": rule_id,
+        "name": pascal(rule_id),
+        "shortDescription": {"text": sentence(f"{name} leaked")},
+        "fullDescription": {"text": sentence(description)},
+        "helpUri": help_uri(rule),
+        "help": {"text": explain_text(rule, nhi_ids), "markdown": explain_markdown(rule, nhi_ids)},
+        "defaultConfiguration": {"level": LEVEL[severity]},
+        "properties": props,
+    }
+
+
+def _region(f: Finding, ctx: ReportContext, secrets: _Secrets) -> tuple[dict, Optional[dict]]:
+    region = {
+        "startLine": f.start_line,
+        "startColumn": f.start_column,
+        "endLine": f.end_line,
+        "endColumn": max(f.end_column, f.start_column + 1) if f.end_line == f.start_line else f.end_column,
+        "snippet": {"text": shown_secret(f, ctx)},
+    }
+    line = f.line_text
+    if not line:
+        return region, None
+    start = f.start_column - 1
+    if f.end_line == f.start_line:
+        end = min(len(line), f.end_column - 1)
+    else:
+        end = len(line)
+    if not ctx.show_secrets:
+        # The part of the secret on this line, then any other known secret.
+        line = line[:start] + redact(f.secret or line[start:end]) + line[end:]
+        line = secrets.scrub(f.path, line)
+        end = start + len(redact(f.secret or "x"))
+    lo = max(0, start - (CONTEXT_MAX - (end - start)) // 2)
+    hi = min(len(line), max(end, lo + CONTEXT_MAX))
+    text = line[lo:hi]
+    if not text.strip():
+        return region, None
+    context = {"startLine": f.start_line, "startColumn": lo + 1, "endLine": f.start_line,
+               "endColumn": hi + 1, "snippet": {"text": text}}
+    if lo == 0 and hi == len(line):
+        context = {"startLine": f.start_line, "snippet": {"text": text}}
+    return region, context
+
+
+def _message(f: Finding, ctx: ReportContext, rem) -> str:
+    from ..nhi import risk
+
+    risks = ", ".join(risk(n).label for n in f.nhi)
+    where = f" at {f.location}" if f.location else ""
+    return (f"{f.rule_name} ({f.provider}) found{where}: {shown_secret(f, ctx)}. "
+            f"OWASP NHI risks: {risks}. Revoke it first, then: {rem.action.rstrip('.')}.")
+
+
+def _partial_fingerprint(f: Finding, occurrence: int) -> str:
+    h = hashlib.sha256(f"{f.fingerprint}\x00{f.prop('path') or f.path}\x00{occurrence}".encode(
+        "utf-8", "surrogatepass"))
+    return h.hexdigest()[:32]
+
+
+def build_sarif(result: ScanResult, ctx: ReportContext) -> dict:
+    from ..nhi import risk
+    from ..remediation import remediation_for, remediation_for_finding, rules_by_id
+
+    rules = rules_by_id(ctx)
+    rule_ids = sorted({f.rule_id for f in result.findings})
+    first = {}
+    for f in result.findings:
+        first.setdefault(f.rule_id, f)
+    driver_rules = [_rule_entry(rid, first[rid], rules.get(rid)) for rid in rule_ids]
+    index = {rid: i for i, rid in enumerate(rule_ids)}
+    secrets = _Secrets(result.findings)
+    seen: dict[tuple[str, str], int] = {}
+    results = []
+    for f in result.findings:
+        rule = rules.get(f.rule_id)
+        rem = remediation_for(rule) if rule is not None else remediation_for_finding(f)
+        key = (f.fingerprint, f.prop("path") or f.path)
+        occurrence = seen.get(key, 0)
+        seen[key] = occurrence + 1
+        region, context = _region(f, ctx, secrets)
+        physical = {
+            "artifactLocation": {"uri": relative_uri(f.path, ctx.root), "uriBaseId": SRCROOT},
+            "region": region,
+        }
+        if context:
+            physical["contextRegion"] = context
+        location = {"physicalLocation": physical}
+        if f.location:
+            location["logicalLocations"] = [{"fullyQualifiedName": f.location, "kind": "member"}]
+        props = {
+            "severity": f.severity.value,
+            "confidence": f.confidence.value,
+            "nhi": [risk(n).official_id for n in f.nhi],
+            "provider": f.provider,
+            "fingerprint": f.fingerprint,
+            "remediation": rem.action,
+        }
+        if f.location:
+            props["location"] = f.location
+        if f.checks:
+            props["checks"] = dict(f.checks)
+        fprops = dict(f.properties)
+        for src, dst in (("commit", "commit"), ("commit_date", "commitDate"), ("commitDate", "commitDate"),
+                         ("path", "path"), ("author", "author"), ("history_only", "historyOnly")):
+            if src in fprops:
+                props[dst] = fprops.pop(src)
+        if fprops:
+            props["source"] = fprops
+        results.append({
+            "ruleId": f.rule_id,
+            "ruleIndex": index[f.rule_id],
+            "level": LEVEL[f.severity],
+            "message": {"text": _message(f, ctx, rem)},
+            "locations": [location],
+            "partialFingerprints": {FINGERPRINT_KEY: _partial_fingerprint(f, occurrence)},
+            "properties": props,
+        })
+    return {
+        "$schema": SCHEMA_URI,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "keyscan",
+                "fullName": f"keyscan {__version__}",
+                "version": __version__,
+                "semanticVersion": __version__,
+                "informationUri": INFORMATION_URI,
+                "rules": driver_rules,
+            }},
+            "originalUriBaseIds": {SRCROOT: {"uri": root_uri(ctx.root),
+                                             "description": {"text": "The directory keyscan scanned from."}}},
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+            "properties": {
+                "filesScanned": result.files_scanned,
+                "filesSkipped": len(result.skipped),
+                "rulesLoaded": result.rules_loaded,
+            },
+        }],
+    }
+
+
+class SarifReporter:
+    name = "sarif"
+
+    def render(self, result: ScanResult, ctx: ReportContext) -> str:
+        return json.dumps(build_sarif(result, ctx), indent=2, ensure_ascii=False) + "\n"
