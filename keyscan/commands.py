@@ -57,6 +57,9 @@ def register(app: typer.Typer) -> None:
     rules_app.command("check", help="Compile every rule and run every example through the pipeline.")(
         rules_check_cmd)
     app.add_typer(rules_app, name="rules")
+    app.command("explain", help="Explain a rule: its risk, OWASP NHI mapping and remediation steps.")(explain_cmd)
+    app.command("report", help="Scan and write a markdown summary (NHI risks, providers, migration actions).")(
+        report_cmd)
 
     @app.callback(invoke_without_command=True)
     def _root(version: bool = typer.Option(False, "--version", "-V", help="Show the version and exit.")):
@@ -244,3 +247,74 @@ def rules_check_cmd(
     status = "FAILED" if problems else "ok"
     typer.echo(f"{len(loaded)} rules, {examples} examples: {status} ({len(problems)} problems)")
     raise typer.Exit(1 if problems else 0)
+
+
+@guarded
+def explain_cmd(
+    rule_id: str = typer.Argument(..., help="Rule id, e.g. github-pat-classic (see `keyscan rules list`)."),
+    rules: List[str] = typer.Option([], "--rules", help="Extra rules directory or file (repeatable)."),
+) -> None:
+    from .remediation import explain_text
+    from .ruleset import load_rules
+
+    found = {r.id: r for r in load_rules(rules)}.get(rule_id.strip())
+    if found is None:
+        raise UsageError(f"unknown rule id {rule_id!r} (see 'keyscan rules list')")
+    typer.echo(explain_text(found), nl=False)
+
+
+@guarded
+def report_cmd(
+    paths: List[str] = typer.Argument(None, help="Files or directories to scan (default: .)."),
+    output: Optional[str] = typer.Option(None, "--output", "-o",
+                                         help="Write the markdown report to FILE (atomically, mode 0600)."),
+    title: str = typer.Option("keyscan secret report", "--title", help="Report heading."),
+    top: int = typer.Option(10, "--top", min=1, help="How many migration actions to list."),
+    rules: List[str] = typer.Option([], "--rules", help="Extra rules directory or file (repeatable)."),
+    disable_rule: List[str] = typer.Option([], "--disable-rule", help="Rule id to turn off (repeatable)."),
+    no_entropy: bool = typer.Option(False, "--no-entropy", help="Turn off generic entropy-based detection."),
+    min_severity: str = typer.Option("info", "--min-severity", help=f"Report only findings at or above: {SEVERITIES}."),
+) -> None:
+    """Scan and write a markdown summary for a ticket: findings by NHI risk,
+    provider and file type, and the top migration actions.  Exits 0 once the
+    report is written (it is a report, not a gate: use `keyscan scan` to fail CI)."""
+    from .api import scan
+    from .models import ScanOptions
+    from .report.interface import ReportContext
+    from .report.markdown import render_markdown
+    from .ruleset import load_rules
+
+    options = ScanOptions(paths=tuple(paths or ["."]), extra_rule_dirs=tuple(rules),
+                          disabled_rules=tuple(disable_rule), entropy=not no_entropy,
+                          min_severity=_severity(min_severity, "--min-severity"))
+    result = scan(options)
+    ctx = _RulesContext(root=os.getcwd(), rules=load_rules(rules))
+    text = render_markdown(result, ctx, title=title, top=top)
+    if output:
+        from .output import write_private
+
+        try:
+            write_private(output, text)
+        except OSError as exc:
+            raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+        sys.stderr.write(f"keyscan: wrote {output} ({len(result.findings)} findings)\n")
+    else:
+        sys.stdout.write(text)
+
+
+def _rules_context_cls():
+    from dataclasses import dataclass
+
+    from .report.interface import ReportContext
+
+    @dataclass(frozen=True)
+    class RulesContext(ReportContext):
+        """A report context that also carries the loaded rules (extra --rules included)."""
+
+        rules: tuple = ()
+
+    return RulesContext
+
+
+def _RulesContext(**kwargs):
+    return _rules_context_cls()(**kwargs)
