@@ -11,12 +11,14 @@ from . import cache
 from .detect.engine import Engine
 from .documents import read_document
 from .documents.document import sniff_binary
+from . import baseline as _baseline
 from .errors import ScanError, UsageError
 from .models import Finding, ScanOptions, ScanResult, SkippedFile
 from .pipeline import scan_document
 from .ruleset import builtin_rules_dir, load_rules
 from .ruleset.loader import rule_files
 from .sources import SourceItem, walk
+from .suppress import apply_suppressions
 
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024
 PARALLEL_MIN_FILES = 64
@@ -30,7 +32,8 @@ def build_engine(options: ScanOptions) -> Engine:
         raise UsageError(f"unknown engine {options.engine!r} (auto, hyperscan, python)")
     dirs = [builtin_rules_dir(), *map(_as_path, options.extra_rule_dirs)]
     files = rule_files(dirs)
-    extra = "\x00".join(sorted(options.disabled_rules)) + f"\x00entropy={options.entropy}"
+    extra = "\x00".join(sorted(options.disabled_rules)) + \
+        f"\x00entropy={options.entropy}\x00min={options.generic_min_entropy}"
     key = cache.cache_key(files, options.engine, extra)
     if options.use_cache:
         cached = cache.load(key)
@@ -40,7 +43,7 @@ def build_engine(options: ScanOptions) -> Engine:
     if not options.entropy:
         rules = tuple(r for r in rules if not r.generic)
     try:
-        engine = Engine(rules, options.engine)
+        engine = Engine(rules, options.engine, generic_min_entropy=options.generic_min_entropy)
     except ImportError as exc:
         raise UsageError(f"engine {options.engine!r} is not available: {exc}") from None
     if options.use_cache:
@@ -122,8 +125,8 @@ def collect_items(options: ScanOptions, skipped: list[SkippedFile]) -> list[Sour
             continue
         if not os.path.lexists(p):
             raise UsageError(f"path does not exist: {p}")
-        items.extend(walk(p, max_file_size=options.max_file_size,
-                          follow_symlinks=options.follow_symlinks, on_skip=on_skip))
+        items.extend(walk(p, max_file_size=options.max_file_size, follow_symlinks=options.follow_symlinks,
+                          on_skip=on_skip, exclude=options.exclude))
     # The same file named twice (overlapping arguments) is scanned once.
     unique: dict[str, SourceItem] = {}
     for it in items:
@@ -207,16 +210,39 @@ def scan(options: ScanOptions) -> ScanResult:
     options and :class:`~keyscan.errors.ScanError` for runtime failures.
     """
     t0 = time.perf_counter()
+    _validate(options)
+    baseline = frozenset(_baseline.load(options.baseline)) if options.baseline else frozenset()
     engine = build_engine(options)
     skipped: list[SkippedFile] = []
-    items = collect_items(options, skipped)
+    findings: list[Finding] = []
+    nbytes = nfiles = 0
     try:
-        findings, skipped2, nbytes, nfiles = run_items(engine, items, options)
+        if options.staged or options.diff_ref:
+            from . import history
+
+            for path in options.paths:
+                if options.staged:
+                    findings += history.scan_staged(engine, path, options)
+                else:
+                    findings += history.scan_diff(engine, path, options.diff_ref or "", options)
+        else:
+            items = collect_items(options, skipped)
+            findings, skipped2, nbytes, nfiles = run_items(engine, items, options)
+            skipped.extend(skipped2)
+            if options.history:
+                from . import history
+
+                found: list[Finding] = []
+                for path in options.paths:
+                    if path != "-":
+                        found += history.scan_history(engine, path, options)
+                findings = history.merge_history(findings, found)
     except (OSError, MemoryError) as exc:
-        raise ScanError(f"scan failed: {exc}") from None
-    skipped.extend(skipped2)
+        raise ScanError(f"scan failed: {exc.__class__.__name__}: {getattr(exc, 'strerror', '') or ''}") from None
     from .nhi import enrich  # location/aggregation NHI risks, over the whole scan
 
+    findings, suppressed = apply_suppressions(
+        findings, baseline=baseline, allow_values=options.allow_values, allow_regexes=options.allow_regexes)
     findings = [f for f in enrich(findings) if f.severity.rank >= options.min_severity.rank]
     findings.sort(key=lambda f: f.sort_key)
     skipped.sort(key=lambda s: (s.path, s.reason))
@@ -228,4 +254,21 @@ def scan(options: ScanOptions) -> ScanResult:
         duration=time.perf_counter() - t0,
         rules_loaded=len(engine.rules),
         engine=engine.kind,
+        suppressed=tuple(suppressed.items()),
     )
+
+
+def _validate(options: ScanOptions) -> None:
+    modes = [m for m, on in (("--history", options.history), ("--staged", options.staged),
+                             ("--diff", bool(options.diff_ref))) if on]
+    if len(modes) > 1:
+        raise UsageError(f"{' and '.join(modes)} cannot be combined")
+    if modes and "-" in options.paths:
+        raise UsageError(f"{modes[0]} needs a path in a git repository, not stdin")
+    import re
+
+    for rx in options.allow_regexes:
+        try:
+            re.compile(rx)
+        except re.error as exc:
+            raise UsageError(f"allowlist regex {rx!r} does not compile: {exc}") from None

@@ -60,6 +60,13 @@ def register(app: typer.Typer) -> None:
     app.command("explain", help="Explain a rule: its risk, OWASP NHI mapping and remediation steps.")(explain_cmd)
     app.command("report", help="Scan and write a markdown summary (NHI risks, providers, migration actions).")(
         report_cmd)
+    baseline_app = typer.Typer(help="Accept current findings: baselines store hashed fingerprints, never secrets.",
+                               no_args_is_help=True)
+    baseline_app.command("create", help="Scan PATH and write a baseline of every finding.")(baseline_create_cmd)
+    baseline_app.command("update", help="Rescan PATH and drop baseline entries that are gone.")(
+        baseline_update_cmd)
+    app.add_typer(baseline_app, name="baseline")
+    app.command("init", help="Write a commented .keyscan.toml (and optionally add the pre-commit hook).")(init_cmd)
 
     @app.callback(invoke_without_command=True)
     def _root(version: bool = typer.Option(False, "--version", "-V", help="Show the version and exit.")):
@@ -87,54 +94,106 @@ def scan_cmd(
                                          help="Write the report to FILE (atomically, mode 0600)."),
     show_secrets: bool = typer.Option(False, "--show-secrets",
                                       help="Show secrets in clear (default: prefix and length only)."),
-    min_severity: str = typer.Option("info", "--min-severity", help=f"Report only findings at or above: {SEVERITIES}."),
-    fail_on: str = typer.Option("info", "--fail-on", help=f"Exit 1 only for findings at or above: {SEVERITIES}."),
+    min_severity: Optional[str] = typer.Option(None, "--min-severity",
+                                               help=f"Report only findings at or above: {SEVERITIES}. [default: info]"),
+    fail_on: Optional[str] = typer.Option(None, "--fail-on",
+                                          help=f"Exit 1 only for findings at or above: {SEVERITIES}. [default: info]"),
     exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when there are findings."),
     rules: List[str] = typer.Option([], "--rules", help="Extra rules directory or file (repeatable)."),
     disable_rule: List[str] = typer.Option([], "--disable-rule", help="Rule id to turn off (repeatable)."),
     no_entropy: bool = typer.Option(False, "--no-entropy", help="Turn off generic entropy-based detection."),
-    max_file_size: str = typer.Option("10MB", "--max-file-size",
-                                      help="Skip (and report) files larger than this (e.g. 10MB, 512k)."),
+    max_file_size: Optional[str] = typer.Option(None, "--max-file-size",
+                                                help="Skip (and report) files larger than this (e.g. 10MB, 512k). "
+                                                "[default: 10MB]"),
     follow_symlinks: bool = typer.Option(False, "--follow-symlinks", help="Follow symbolic links."),
+    history: bool = typer.Option(False, "--history", help="Also scan every commit reachable from all refs."),
+    since: Optional[str] = typer.Option(None, "--since", help="With --history: only commits after this date."),
+    branch: Optional[str] = typer.Option(None, "--branch", help="With --history: only this branch or ref."),
+    max_commits: int = typer.Option(0, "--max-commits", min=0, help="With --history: at most N commits."),
+    staged: bool = typer.Option(False, "--staged", help="Scan only what the next commit adds (for hooks)."),
+    diff: Optional[str] = typer.Option(None, "--diff", metavar="REF",
+                                       help="Scan only lines added since REF (for pull requests)."),
+    baseline: Optional[str] = typer.Option(None, "--baseline", help="Report only findings not in this baseline."),
+    config: Optional[str] = typer.Option(None, "--config",
+                                         help="Configuration file (default: .keyscan.toml or [tool.keyscan] "
+                                         "in pyproject.toml in the first path)."),
     jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (0: one per core for large scans)."),
     engine: EngineKind = typer.Option(EngineKind.auto, "--engine", help="Prefilter engine."),
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the report (no summary, no progress)."),
 ) -> None:
-    from .models import ScanOptions
-    from .output import parse_size
-
-    try:
-        size = parse_size(max_file_size)
-    except ValueError as exc:
-        raise UsageError(f"--max-file-size: {exc}") from None
-    min_sev = _severity(min_severity, "--min-severity")
-    fail_sev = _severity(fail_on, "--fail-on")
     paths = paths or ["."]
-    stdin_data = sys.stdin.buffer.read() if "-" in paths else None
-
-    progress_ctx = _progress(enabled=not (no_progress or quiet) and sys.stderr.isatty())
-    with progress_ctx as progress_cb:
-        options = ScanOptions(
-            paths=tuple(paths),
-            max_file_size=size,
-            follow_symlinks=follow_symlinks,
-            extra_rule_dirs=tuple(rules),
-            disabled_rules=tuple(disable_rule),
-            min_severity=min_sev,
-            jobs=jobs,
-            engine=engine.value,
-            entropy=not no_entropy,
-            stdin_data=stdin_data,
-            progress=progress_cb,
-        )
-        from .api import scan
-
-        result = scan(options)
-
+    cfg = _config(config, paths[0])
+    options = _scan_options(
+        cfg, paths, rules=rules, disable_rule=disable_rule, no_entropy=no_entropy, max_file_size=max_file_size,
+        follow_symlinks=follow_symlinks, min_severity=min_severity, jobs=jobs, engine=engine.value,
+        history=history, since=since, branch=branch, max_commits=max_commits, staged=staged, diff=diff,
+        baseline=baseline)
+    fail_sev = _severity(fail_on or cfg.fail_on or "info", "--fail-on")
+    result = _run_scan(options, progress=not (no_progress or quiet))
     _emit(result, fmt.value, output, show_secrets, quiet)
     failing = [f for f in result.findings if f.severity.rank >= fail_sev.rank]
     raise typer.Exit(1 if failing and not exit_zero else 0)
+
+
+def _config(explicit: Optional[str], first_path: str):
+    from .config import Config, find_config, load_config
+
+    if explicit:
+        if not os.path.isfile(explicit):
+            raise UsageError(f"--config: file not found: {explicit}")
+        return load_config(explicit)
+    found = find_config(first_path if first_path != "-" else ".")
+    return load_config(found) if found else Config()
+
+
+def _scan_options(cfg, paths, *, rules=(), disable_rule=(), no_entropy=False, max_file_size=None,
+                  follow_symlinks=False, min_severity=None, jobs=0, engine="auto", history=False, since=None,
+                  branch=None, max_commits=0, staged=False, diff=None, baseline=None):
+    """Merge the configuration file with command-line options (the command line wins)."""
+    from .models import ScanOptions
+    from .output import parse_size
+
+    size_text = max_file_size or cfg.max_file_size or "10MB"
+    try:
+        size = parse_size(size_text)
+    except ValueError as exc:
+        raise UsageError(f"--max-file-size: {exc}") from None
+    if (since or branch or max_commits) and not history:
+        raise UsageError("--since, --branch and --max-commits need --history")
+    stdin_data = sys.stdin.buffer.read() if "-" in paths else None
+    return ScanOptions(
+        paths=tuple(paths),
+        max_file_size=size,
+        follow_symlinks=follow_symlinks,
+        extra_rule_dirs=tuple(cfg.rules) + tuple(rules),
+        disabled_rules=tuple(cfg.disable_rules) + tuple(disable_rule),
+        min_severity=_severity(min_severity or cfg.min_severity or "info", "--min-severity"),
+        jobs=jobs,
+        engine=engine,
+        entropy=not no_entropy and cfg.entropy is not False,
+        generic_min_entropy=cfg.entropy_threshold or 0.0,
+        stdin_data=stdin_data,
+        history=history,
+        since=since,
+        branch=branch,
+        max_commits=max_commits,
+        staged=staged,
+        diff_ref=diff,
+        baseline=baseline or cfg.baseline,
+        allow_values=cfg.allow_values,
+        allow_regexes=cfg.allow_regexes,
+        exclude=cfg.exclude,
+    )
+
+
+def _run_scan(options, *, progress: bool):
+    from dataclasses import replace
+
+    from .api import scan
+
+    with _progress(enabled=progress and sys.stderr.isatty()) as progress_cb:
+        return scan(replace(options, progress=progress_cb))
 
 
 def _emit(result, fmt: str, output: Optional[str], show_secrets: bool, quiet: bool) -> None:
@@ -247,6 +306,93 @@ def rules_check_cmd(
     status = "FAILED" if problems else "ok"
     typer.echo(f"{len(loaded)} rules, {examples} examples: {status} ({len(problems)} problems)")
     raise typer.Exit(1 if problems else 0)
+
+
+@guarded
+def baseline_create_cmd(
+    path: str = typer.Argument(".", help="Directory to scan."),
+    output: Optional[str] = typer.Option(None, "--output", "-o",
+                                         help="Baseline file [default: PATH/.keyscan-baseline.json]."),
+    config: Optional[str] = typer.Option(None, "--config", help="Configuration file."),
+    no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
+) -> None:
+    from dataclasses import replace
+
+    from . import baseline as bl
+
+    cfg = _config(config, path)
+    options = replace(_scan_options(cfg, [path]), baseline=None)
+    result = _run_scan(options, progress=not no_progress)
+    target = output or os.path.join(path if os.path.isdir(path) else ".", bl.DEFAULT_NAME)
+    bl.write(target, bl.entries_for(result.findings))
+    typer.echo(f"wrote {target}: {len({f.fingerprint for f in result.findings})} entries", err=True)
+
+
+@guarded
+def baseline_update_cmd(
+    path: str = typer.Argument(".", help="Directory to scan."),
+    baseline_file: Optional[str] = typer.Option(None, "--baseline", "-b",
+                                                help="Baseline file [default: PATH/.keyscan-baseline.json]."),
+    config: Optional[str] = typer.Option(None, "--config", help="Configuration file."),
+    no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
+) -> None:
+    from dataclasses import replace
+
+    from . import baseline as bl
+
+    target = baseline_file or os.path.join(path if os.path.isdir(path) else ".", bl.DEFAULT_NAME)
+    existing = bl.load(target)
+    cfg = _config(config, path)
+    options = replace(_scan_options(cfg, [path]), baseline=None)
+    result = _run_scan(options, progress=not no_progress)
+    kept, removed = bl.prune(existing, result.findings)
+    bl.write(target, kept)
+    typer.echo(f"updated {target}: {len(kept)} entries kept, {removed} removed", err=True)
+
+
+PRE_COMMIT_SNIPPET = """\
+  - repo: https://github.com/keyscan/keyscan
+    rev: v{version}
+    hooks:
+      - id: keyscan
+"""
+
+
+@guarded
+def init_cmd(
+    path: str = typer.Argument(".", help="Project directory."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing .keyscan.toml."),
+    pre_commit: bool = typer.Option(False, "--pre-commit",
+                                    help="Also add the keyscan hook to .pre-commit-config.yaml."),
+) -> None:
+    from ._version import __version__
+    from .config import TEMPLATE
+
+    if not os.path.isdir(path):
+        raise UsageError(f"not a directory: {path}")
+    target = os.path.join(path, ".keyscan.toml")
+    if os.path.exists(target) and not force:
+        raise UsageError(f"{target} exists (use --force to overwrite)")
+    with open(target, "w", encoding="utf-8") as fh:
+        fh.write(TEMPLATE)
+    typer.echo(f"wrote {target}", err=True)
+    if pre_commit:
+        hook_file = os.path.join(path, ".pre-commit-config.yaml")
+        snippet = PRE_COMMIT_SNIPPET.format(version=__version__)
+        if os.path.exists(hook_file):
+            with open(hook_file, encoding="utf-8") as fh:
+                current = fh.read()
+            if "id: keyscan" in current:
+                typer.echo(f"{hook_file} already has the keyscan hook", err=True)
+                return
+            if "repos:" not in current:
+                raise UsageError(f"{hook_file}: no 'repos:' list to add the hook to")
+            text = current.rstrip("\n") + "\n" + snippet
+        else:
+            text = "repos:\n" + snippet
+        with open(hook_file, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        typer.echo(f"added the keyscan hook to {hook_file}", err=True)
 
 
 @guarded

@@ -124,6 +124,24 @@ class ScanOptions:
     progress: Optional[Callable[[int, int], None]] = field(default=None, compare=False, repr=False)
     """Called with ``(files_done, files_total)`` as the scan advances."""
     use_cache: bool = True
+    # -- git modes (keyscan/history.py) -------------------------------------
+    history: bool = False
+    """Also scan every commit reachable from all refs (or ``branch``)."""
+    since: Optional[str] = None
+    branch: Optional[str] = None
+    max_commits: int = 0
+    staged: bool = False
+    """Scan only what the next commit adds (the index against HEAD)."""
+    diff_ref: Optional[str] = None
+    """Scan only lines added since this ref's merge base with HEAD."""
+    # -- suppression (keyscan/suppress.py, keyscan/baseline.py) -------------
+    baseline: Optional[str] = None
+    allow_values: tuple[str, ...] = field(default=(), repr=False)
+    allow_regexes: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    """Extra gitignore-style patterns of paths not to scan."""
+    generic_min_entropy: float = 0.0
+    """Raise the entropy bar for generic detection (0: the measured defaults)."""
 
 
 @dataclass(frozen=True)

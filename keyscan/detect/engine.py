@@ -40,8 +40,9 @@ class RawMatch:
 
 class Engine:
     def __init__(self, rules: Sequence[Rule], kind: str = "auto", *,
-                 serialized_db: Optional[bytes] = None):
+                 serialized_db: Optional[bytes] = None, generic_min_entropy: float = 0.0):
         self.rules = tuple(rules)
+        self.generic_min_entropy = generic_min_entropy
         keywords: list[str] = []
         index: dict[str, int] = {}
         kw_rules: list[list[int]] = []
@@ -65,10 +66,12 @@ class Engine:
     # -- pickling for worker processes: ship rules + serialized database ----
     def __getstate__(self) -> dict:
         db = self.prefilter.serialize() if isinstance(self.prefilter, HyperscanPrefilter) else None
-        return {"rules": self.rules, "kind": self.prefilter.name, "db": db}
+        return {"rules": self.rules, "kind": self.prefilter.name, "db": db,
+                "generic_min_entropy": self.generic_min_entropy}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["rules"], state["kind"], serialized_db=state["db"])  # type: ignore[misc]
+        self.__init__(state["rules"], state["kind"], serialized_db=state["db"],  # type: ignore[misc]
+                      generic_min_entropy=state.get("generic_min_entropy", 0.0))
 
     def pattern(self, ri: int) -> "regex.Pattern[str]":
         pat = self._compiled.get(ri)
@@ -141,7 +144,7 @@ class Engine:
 
     def _accept(self, rule: Rule, secret: str, start: int, end: int) -> Optional[RawMatch]:
         entropy = shannon_entropy(secret)
-        if entropy < rule.min_entropy:
+        if entropy < rule.min_entropy or (rule.generic and entropy < self.generic_min_entropy):
             return None
         if rule.generic:
             if is_generic_false_positive(secret):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import codecs
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Optional, Sequence
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32-le"),
@@ -29,6 +29,9 @@ class Document:
     data: bytes
     errors: str = "replace"
     properties: tuple[tuple[str, str], ...] = ()
+    line_map: Optional[Sequence[int]] = None
+    """For partial documents (lines added by a git diff): the real file line
+    of each document line, so positions are reported as in the file."""
     _text: Optional[str] = field(default=None, repr=False)
     _line_starts: Optional[list[int]] = field(default=None, repr=False)
 
@@ -63,9 +66,18 @@ class Document:
         """1-based (line, column) of a character offset."""
         starts = self._starts()
         line = bisect.bisect_right(starts, offset) - 1
-        return line + 1, offset - starts[line] + 1
+        col = offset - starts[line] + 1
+        if self.line_map is not None and line < len(self.line_map):
+            return self.line_map[line], col
+        return line + 1, col
 
     def line_text(self, line: int) -> str:
+        """Text of a line, numbered as :meth:`position` numbers it."""
+        if self.line_map is not None:
+            try:
+                line = list(self.line_map).index(line) + 1
+            except ValueError:
+                return ""
         starts = self._starts()
         if not 1 <= line <= len(starts):
             return ""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import Callable, Iterator, Optional
+from typing import Callable, Iterator, Optional, Sequence
 
 import pathspec
 
@@ -59,8 +59,12 @@ class _Ignores:
         return decision
 
 
-def walk(root: str, *, max_file_size: int, follow_symlinks: bool, on_skip: SkipFn) -> Iterator[SourceItem]:
-    """Yield the files under ``root`` (a directory or a single file)."""
+def walk(root: str, *, max_file_size: int, follow_symlinks: bool, on_skip: SkipFn,
+         exclude: Sequence[str] = ()) -> Iterator[SourceItem]:
+    """Yield the files under ``root`` (a directory or a single file).
+
+    ``exclude`` holds extra gitignore-style patterns relative to ``root``.
+    """
     try:
         st = os.stat(root) if follow_symlinks or not os.path.islink(root) else os.lstat(root)
     except FileNotFoundError:
@@ -75,10 +79,12 @@ def walk(root: str, *, max_file_size: int, follow_symlinks: bool, on_skip: SkipF
         return
 
     ignores = _Ignores()
-    exclude = os.path.join(root, ".git", "info", "exclude")
-    spec = _load_spec(exclude) if os.path.isfile(exclude) else None
+    info_exclude = os.path.join(root, ".git", "info", "exclude")
+    spec = _load_spec(info_exclude) if os.path.isfile(info_exclude) else None
     if spec:
         ignores.specs.append(("", spec))
+    if exclude:
+        ignores.specs.append(("", pathspec.GitIgnoreSpec.from_lines(list(exclude))))
     seen_dirs: set[tuple[int, int]] = set()
     yield from _walk_dir(root, "", ignores, seen_dirs, max_file_size, follow_symlinks, on_skip)
 

@@ -1,0 +1,245 @@
+"""Git sources: history, staged changes and diffs against a ref.
+
+Content is streamed from ``git log -p`` / ``git diff`` (no checkout per
+commit).  Only *added* lines are scanned, each file version once (deduplicated
+by blob id), and every added line keeps its real line number in the file.
+A commit whose patch text has no keyword hit at all is skipped without being
+parsed: the prefilter reads the patch in native code first.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator, Optional, Sequence
+
+from ..errors import UsageError
+
+COMMIT_MARK = b"\x01KSC "
+_HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
+_INDEX = re.compile(rb"^index [0-9a-f]+\.\.([0-9a-f]+)")
+_QUOTED = re.compile(r'\\([0-7]{3}|.)')
+
+
+@dataclass
+class FilePatch:
+    path: str
+    blob: str = ""
+    lines: list[bytes] = field(default_factory=list)
+    numbers: list[int] = field(default_factory=list)
+    binary: bool = False
+
+
+@dataclass
+class CommitPatch:
+    commit: str
+    date: str
+    files: list[FilePatch]
+
+
+def _git(args: Sequence[str], cwd: str, *, input: Optional[bytes] = None) -> bytes:
+    try:
+        proc = subprocess.run(["git", *args], cwd=cwd, input=input, capture_output=True, timeout=3600)
+    except FileNotFoundError:
+        raise UsageError("git is not installed (needed for --history, --staged and --diff)") from None
+    if proc.returncode != 0:
+        msg = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise UsageError(f"git {args[0]} failed: {msg[-1] if msg else 'exit ' + str(proc.returncode)}")
+    return proc.stdout
+
+
+def repo_root(path: str) -> str:
+    """The work-tree root of the repository holding ``path`` (UsageError outside one)."""
+    start = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
+    try:
+        proc = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=start or ".",
+                              capture_output=True, timeout=60)
+    except FileNotFoundError:
+        raise UsageError("git is not installed (needed for --history, --staged and --diff)") from None
+    if proc.returncode != 0:
+        raise UsageError(f"not a git repository: {path}")
+    return proc.stdout.decode().strip()
+
+
+def rev_list(root: str, *, branch: Optional[str] = None, since: Optional[str] = None,
+             max_commits: Optional[int] = None, pathspec: Sequence[str] = ()) -> list[str]:
+    """Commits to scan, newest first (all refs unless ``branch`` is given)."""
+    args = ["rev-list", "--date-order"]
+    if since:
+        args.append(f"--since={since}")
+    if max_commits:
+        args.append(f"--max-count={max_commits}")
+    args.append(branch if branch else "--all")
+    if pathspec:
+        args += ["--", *pathspec]
+    try:
+        out = _git(args, root)
+    except UsageError as exc:
+        if "does not have any commits" in str(exc) or "bad default revision" in str(exc):
+            return []
+        raise
+    return out.decode().split()
+
+
+def _log_cmd(pathspec: Sequence[str]) -> list[str]:
+    cmd = ["-c", "core.quotepath=false", "log", "--no-walk=unsorted", "--stdin", "-p", "-U0",
+           "--no-color", "--no-ext-diff", "--no-textconv", "--no-renames", "--full-index",
+           "--format=%x01KSC %H %aI"]
+    if pathspec:
+        cmd += ["--", *pathspec]
+    return cmd
+
+
+def stream_commits(root: str, commits: Sequence[str], pathspec: Sequence[str] = ()) -> Iterator[bytes]:
+    """Yield the raw patch text of each commit (starting with ``COMMIT_MARK``)."""
+    if not commits:
+        return
+    proc = subprocess.Popen(["git", *_log_cmd(pathspec)], cwd=root, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert proc.stdin is not None and proc.stdout is not None
+    import threading
+
+    def feed() -> None:
+        try:
+            proc.stdin.write(("\n".join(commits) + "\n").encode())
+            proc.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    buf = b""
+    try:
+        while True:
+            block = proc.stdout.read(1 << 20)
+            if not block:
+                break
+            buf += block
+            last = buf.rfind(COMMIT_MARK)
+            if last > 0:
+                yield from _split(buf[:last])
+                buf = buf[last:]
+        if buf:
+            yield from _split(buf)
+    finally:
+        proc.stdout.close()
+        proc.wait()
+        feeder.join(timeout=5)
+
+
+def _split(data: bytes) -> Iterator[bytes]:
+    start = data.find(COMMIT_MARK)
+    while start != -1:
+        nxt = data.find(COMMIT_MARK, start + 1)
+        yield data[start:nxt if nxt != -1 else len(data)]
+        start = nxt
+
+
+def _unquote(raw: bytes) -> str:
+    s = raw.decode("utf-8", "surrogateescape")
+    if s.startswith('"') and s.endswith('"'):
+        body = s[1:-1]
+        out = bytearray()
+        i = 0
+        simple = {"n": b"\n", "t": b"\t", '"': b'"', "\\": b"\\", "a": b"\a", "b": b"\b",
+                  "f": b"\f", "r": b"\r", "v": b"\v"}
+        while i < len(body):
+            c = body[i]
+            if c == "\\" and i + 1 < len(body):
+                if body[i + 1:i + 4].isdigit() and len(body[i + 1:i + 4]) == 3:
+                    out.append(int(body[i + 1:i + 4], 8))
+                    i += 4
+                    continue
+                out += simple.get(body[i + 1], body[i + 1].encode())
+                i += 2
+                continue
+            out += c.encode("utf-8", "surrogateescape")
+            i += 1
+        return out.decode("utf-8", "replace")
+    return s
+
+
+def parse_patch(chunk: bytes, *, header: bool = True) -> CommitPatch:
+    """Parse one commit's (or one diff's) patch text into added lines per file."""
+    lines = chunk.split(b"\n")
+    commit = date = ""
+    i = 0
+    if header and lines and lines[0].startswith(COMMIT_MARK):
+        parts = lines[0][len(COMMIT_MARK):].decode("utf-8", "replace").split()
+        commit = parts[0] if parts else ""
+        date = parts[1] if len(parts) > 1 else ""
+        i = 1
+    files: list[FilePatch] = []
+    cur: Optional[FilePatch] = None
+    lineno = 0
+    in_hunk = False
+    n = len(lines)
+    while i < n:
+        line = lines[i]
+        i += 1
+        if in_hunk and line[:1] == b"+":
+            if cur is not None:
+                cur.lines.append(line[1:])
+                cur.numbers.append(lineno)
+            lineno += 1
+            continue
+        if in_hunk and line[:1] in (b"-", b"\\"):
+            continue
+        if line.startswith(b"diff --git "):
+            cur = FilePatch(path="")
+            files.append(cur)
+            in_hunk = False
+            continue
+        if cur is None:
+            continue
+        if line.startswith(b"@@ "):
+            m = _HUNK.match(line)
+            if m:
+                lineno = int(m.group(1))
+                in_hunk = True
+            continue
+        in_hunk = False
+        if line.startswith(b"+++ "):
+            target = line[4:]
+            if target == b"/dev/null":
+                cur.path = ""
+            else:
+                path = _unquote(target)
+                cur.path = path[2:] if path.startswith("b/") else path
+        elif line.startswith(b"index "):
+            m = _INDEX.match(line)
+            if m:
+                cur.blob = m.group(1).decode()
+        elif line.startswith(b"Binary files "):
+            cur.binary = True
+    return CommitPatch(commit, date, [f for f in files if f.path and (f.lines or f.binary)])
+
+
+def staged_patch(root: str) -> bytes:
+    return _git(["-c", "core.quotepath=false", "diff", "--cached", "-U0", "--no-color", "--no-ext-diff",
+                 "--no-textconv", "--no-renames", "--full-index"], root)
+
+
+def diff_patch(root: str, ref: str) -> bytes:
+    """Lines added on HEAD (and in the work tree) since ``ref``'s merge base."""
+    base = _git(["merge-base", ref, "HEAD"], root).decode().strip()
+    return _git(["-c", "core.quotepath=false", "diff", base, "-U0", "--no-color", "--no-ext-diff",
+                 "--no-textconv", "--no-renames", "--full-index"], root)
+
+
+def split_evenly(items: Sequence[str], parts: int) -> list[list[str]]:
+    """Interleave so every part gets a mix of old and new commits."""
+    parts = max(1, min(parts, len(items)))
+    return [list(items[i::parts]) for i in range(parts)]
+
+
+def added_text(fp: FilePatch) -> bytes:
+    return b"\n".join(fp.lines)
+
+
+def iter_files(patches: Iterable[CommitPatch]) -> Iterator[tuple[CommitPatch, FilePatch]]:
+    for cp in patches:
+        for fp in cp.files:
+            yield cp, fp

@@ -1,0 +1,113 @@
+"""Baselines, inline allow comments, configuration files and `keyscan init`."""
+
+import json
+import os
+
+import pytest
+
+from keyscan import ScanOptions, scan
+from keyscan.config import load_config
+from keyscan.errors import UsageError
+
+from conftest import run_keyscan
+
+TOKEN = "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"
+TOKEN2 = "ghp_JQh3qb38JzfqfB8mEfhGRDS3qKnfWw4EqvWs"
+
+
+def _findings(proc):
+    return json.loads(proc.stdout)["findings"]
+
+
+def test_baseline_create_hides_known_findings_and_survives_line_moves(tmp_path):
+    (tmp_path / "a.env").write_text(f"T={TOKEN}\n")
+    proc = run_keyscan("baseline", "create", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    bl_path = tmp_path / ".keyscan-baseline.json"
+    text = bl_path.read_text()
+    assert TOKEN not in text and TOKEN[4:20] not in text
+    doc = json.loads(text)
+    assert [e["rule_id"] for e in doc["entries"]] == ["github-pat-classic"]
+    # One entry per line, sorted: merges rarely conflict.
+    assert text.count("\n    {") == 1
+    # Move the secret to another line and file, add a new one.
+    (tmp_path / "a.env").write_text("\n\n# moved\n")
+    (tmp_path / "b.env").write_text(f"X=1\nT = '{TOKEN}'\nU={TOKEN2}\n")
+    proc = run_keyscan(str(tmp_path), "--baseline", str(bl_path), "-f", "json")
+    assert proc.returncode == 1
+    assert [(os.path.basename(f["path"]), f["start_line"]) for f in _findings(proc)] == [("b.env", 3)]
+    assert json.loads(proc.stdout)["summary"]["suppressed"] == {"baseline": 1}
+
+
+def test_baseline_update_prunes_entries_that_are_gone(tmp_path):
+    (tmp_path / "a.env").write_text(f"T={TOKEN}\nU={TOKEN2}\n")
+    assert run_keyscan("baseline", "create", str(tmp_path)).returncode == 0
+    (tmp_path / "a.env").write_text(f"T={TOKEN}\n")
+    proc = run_keyscan("baseline", "update", str(tmp_path))
+    assert proc.returncode == 0 and "1 entries kept, 1 removed" in proc.stderr
+    assert len(json.loads((tmp_path / ".keyscan-baseline.json").read_text())["entries"]) == 1
+
+
+def test_bad_baseline_is_usage_error(tmp_path):
+    (tmp_path / "bl.json").write_text("{not json")
+    proc = run_keyscan(str(tmp_path), "--baseline", str(tmp_path / "bl.json"))
+    assert proc.returncode == 2 and "not a keyscan baseline" in proc.stderr
+
+
+@pytest.mark.parametrize("comment", ["# keyscan:allow", "// gitleaks:allow", "# pragma: allowlist secret"])
+def test_inline_allow_comments(tmp_path, comment):
+    (tmp_path / "a.py").write_text(f'TOKEN = "{TOKEN}"  {comment}\nOTHER = "{TOKEN2}"\n')
+    result = scan(ScanOptions(paths=(str(tmp_path),), use_cache=False))
+    assert [(f.start_line, f.secret) for f in result.findings] == [(2, TOKEN2)]
+    assert dict(result.suppressed) == {"inline-allow": 1}
+
+
+def test_config_file_options(tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "guide.md").write_text(f"T={TOKEN}\n")
+    (tmp_path / "a.env").write_text(f"T={TOKEN}\nU={TOKEN2}\n")
+    (tmp_path / ".keyscan.toml").write_text(
+        'exclude = ["docs/"]\nfail-on = "critical"\n[allowlist]\nvalues = ["%s"]\n' % TOKEN2)
+    proc = run_keyscan(str(tmp_path), "-f", "json")
+    assert proc.returncode == 1
+    assert [(os.path.basename(f["path"]), f["start_line"]) for f in _findings(proc)] == [("a.env", 1)]
+    assert json.loads(proc.stdout)["summary"]["suppressed"] == {"allowlist": 1}
+
+
+def test_pyproject_tool_keyscan_section(tmp_path):
+    (tmp_path / "a.env").write_text(f"T={TOKEN}\n")
+    (tmp_path / "pyproject.toml").write_text('[project]\nname="x"\n[tool.keyscan]\ndisable-rules = ["github-pat-classic"]\n')
+    proc = run_keyscan(str(tmp_path), "-f", "json")
+    assert proc.returncode == 0 and _findings(proc) == []
+
+
+@pytest.mark.parametrize("body,needle", [
+    ('fail-on = "urgent"\n', "'fail-on': unknown severity"),
+    ('colour = "red"\n', "unknown key 'colour'"),
+    ('exclude = "docs"\n', "'exclude' must be a list of strings"),
+    ('[allowlist]\nregexes = ["(unclosed"]\n', "does not compile"),
+    ('entropy-threshold = 12\n', "'entropy-threshold' must be a number from 0 to 8"),
+    ('this is not toml\n', "invalid TOML"),
+])
+def test_bad_config_is_one_line_naming_file_and_key(tmp_path, body, needle):
+    cfg = tmp_path / ".keyscan.toml"
+    cfg.write_text(body)
+    proc = run_keyscan(str(tmp_path))
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(cfg) in lines[0] and needle in lines[0], proc.stderr
+
+
+def test_init_writes_a_loadable_commented_config_and_pre_commit_hook(tmp_path):
+    proc = run_keyscan("init", str(tmp_path), "--pre-commit")
+    assert proc.returncode == 0, proc.stderr
+    cfg = load_config(str(tmp_path / ".keyscan.toml"))
+    assert cfg.exclude == () and cfg.fail_on is None  # everything commented out
+    assert "id: keyscan" in (tmp_path / ".pre-commit-config.yaml").read_text()
+    again = run_keyscan("init", str(tmp_path))
+    assert again.returncode == 2 and "exists" in again.stderr
+
+
+def test_history_options_need_history(tmp_path):
+    proc = run_keyscan(str(tmp_path), "--max-commits", "3")
+    assert proc.returncode == 2 and "need --history" in proc.stderr
