@@ -1,0 +1,234 @@
+"""CI job logs: GitHub Actions, GitLab CI traces and plain logs with ANSI colours.
+
+The decoder produces one *cleaned* fragment per log: line timestamp prefixes
+(GitHub ``2024-05-30T14:30:00.1234567Z ``, GitLab ``...000000Z 00O ``),
+runner markers (``##[group]``, ``##[endgroup]``, ``##[command]``...), GitLab
+section markers (``section_start:<ts>:<name>\\r\\e[0K``) and ANSI escape codes
+are removed, and every kept character maps exactly back to the raw file (one
+segment per collapsible group/section, a mapping step after each removed run).
+
+GitLab timestamped traces split long lines into continuation records
+(``00O+``); the decoder joins them, so a token cut by the runner is whole again.
+
+JSON events printed on a log line (stream-JSON of an AI agent running in CI,
+structured loggers) are unescaped with :mod:`keyscan.decoders.jsonscan` when it
+is available, so an escaped key inside a tool result is found at its raw column.
+
+Masked values (``***``, ``[MASKED]``, ``********``, ``[REDACTED]``,
+``((redacted))``) are left as they are; the detection filters treat them as
+placeholders, so they never become findings.
+
+:meth:`CiLogDecoder.locate` names the step a raw offset belongs to:
+``group "Run ./deploy.sh"`` (GitHub: the ``Run ...`` group echoing a step's
+script; the step's output after ``##[endgroup]`` keeps that name) or
+``section "step_script"`` (GitLab).
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from typing import Iterable, Optional
+
+from ..documents import Document
+from .interface import Fragment, Segment
+
+_TS7 = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z"
+_TS6 = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z"
+_MARK = r"##\[(?:group|endgroup|command|error|warning|notice|debug|section|info)\]"
+
+# Everything the cleaned view drops. Every alternative is non-empty.
+_NOISE = re.compile(
+    "|".join((
+        rf"\r?\n{_TS6} [0-9a-f]{{2}}[OE]\+",                   # GitLab continuation record
+        rf"(?m:^)\ufeff?{_TS7} ?(?:{_MARK})?",                 # GitHub Actions line prefix
+        rf"(?m:^)\ufeff?{_TS6} [0-9a-f]{{2}}[OE] (?:{_MARK})?",  # GitLab timestamped line
+        rf"(?m:^)\ufeff?{_MARK}",                              # markers without timestamp
+        r"section_(?:start|end):\d{1,12}:[^\r\n\x1b]{0,200}\r?(?:\x1b\[0?K)?",
+        r"\x1b\[[0-?]{0,32}[ -/]{0,4}[@-~]",                   # CSI (SGR colours, erase line)
+        r"\x1b\][^\x07\x1b\n]{0,512}(?:\x07|\x1b\\)",          # OSC (hyperlinks, titles)
+        r"\x1b_[^\x07\x1b\n]{0,512}(?:\x07|\x1b\\)",           # APC (Buildkite timestamps)
+        r"\x1b[()][0-9A-Za-z]|\x1b[=>78]",                     # charset selection, keypad modes
+        r"\A\ufeff",
+    ))
+)
+
+# Step boundaries for logical locations.
+_REGION = re.compile(
+    r"##\[group\](?P<group>[^\r\n]{0,200})|##\[endgroup\]"
+    r"|section_start:\d{1,12}:(?P<section>[A-Za-z0-9_.-]{1,100})|section_end:\d{1,12}:"
+)
+
+_NAME = re.compile(
+    r"(?i)(?:\.log|[/_-]job-?logs?\.txt|(?:^|/)job-logs\.txt|(?:^|/|_)job[^/]*\.txt|"
+    r"(?:^|/)(?:raw|trace|build-log|console)\.txt|\.log\.txt)$"
+)
+_LOG_DIR = re.compile(r"(?i)(?:^|/)(?:logs?(?:_\d+)?|run-logs|job-logs)/(?:[^/]+/)?[^/]*\.txt$")
+_SNIFF_TS = re.compile(
+    rb"(?:\xef\xbb\xbf)?\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.(?:\d{7}Z |\d{6}Z [0-9a-f]{2}[OE][ +])"
+)
+
+# JSON events on a cleaned line.
+_JSON_LINE = re.compile(r'(?m)^[^\n{]{0,200}?(\{"[^\n]{8,})$')
+_MAX_JSON_LINE = 4 * 1024 * 1024
+
+
+def _jsonscan():
+    try:
+        from . import jsonscan  # written by another helper; optional here
+    except Exception:  # pragma: no cover - depends on the tree state
+        return None
+    return jsonscan if hasattr(jsonscan, "iter_strings") else None
+
+
+class CiLogDecoder:
+    name = "cilog"
+
+    def __init__(self) -> None:
+        self._cache_doc: Optional[Document] = None
+        self._cache_regions: tuple[list[int], list[Optional[str]]] = ([], [])
+
+    # -- selection --------------------------------------------------------
+    def wants(self, doc: Document) -> bool:
+        path = doc.path.replace("\\", "/")
+        if _NAME.search(path) or _LOG_DIR.search(path):
+            return True
+        if doc.suffix in (".ipynb", ".json", ".jsonl"):
+            return False
+        head = doc.data[:4096]
+        return bool(_SNIFF_TS.match(head) or b"section_start:" in head or b"\x1b[" in head)
+
+    # -- regions (group / section names) ------------------------------------
+    def _regions(self, doc: Document) -> tuple[list[int], list[Optional[str]]]:
+        if self._cache_doc is doc:
+            return self._cache_regions
+        starts: list[int] = [0]
+        names: list[Optional[str]] = [None]
+        text = doc.text
+        if "##[group]" in text or "section_start:" in text:
+            step: Optional[str] = None  # the step a GitHub "Run ..." group opened
+            for m in _REGION.finditer(text):
+                g, s = m.group("group"), m.group("section")
+                if g is not None:
+                    g = g.strip()
+                    name: Optional[str] = f'group "{g}"' if g else None
+                    if g.startswith("Run "):
+                        step = name
+                elif s is not None:
+                    name = f'section "{s}"'
+                    step = None
+                elif m.group().startswith("##"):
+                    # a step's output follows the group that echoes its script
+                    name = step
+                else:
+                    name = None
+                starts.append(m.start())
+                names.append(name)
+        self._cache_doc = doc
+        self._cache_regions = (starts, names)
+        return starts, names
+
+    def locate(self, doc: Document, offset: int) -> Optional[str]:
+        try:
+            starts, names = self._regions(doc)
+            return names[bisect.bisect_right(starts, offset) - 1]
+        except Exception:
+            return None
+
+    # -- fragments ----------------------------------------------------------
+    def fragments(self, doc: Document) -> Iterable[Fragment]:
+        try:
+            frag = self._cleaned(doc)
+        except Exception:
+            return []
+        out: list[Fragment] = []
+        if frag is not None:
+            out.append(frag)
+        try:
+            out.extend(self._json_events(doc, frag))
+        except Exception:
+            pass
+        return out
+
+    def _cleaned(self, doc: Document) -> Optional[Fragment]:
+        text = doc.text
+        pieces: list[str] = []
+        steps: list[tuple[int, int]] = []  # (fragment offset, document offset) per kept run
+        pos = flen = 0
+        for m in _NOISE.finditer(text):
+            s, e = m.span()
+            if s > pos:
+                pieces.append(text[pos:s])
+                steps.append((flen, pos))
+                flen += s - pos
+            pos = e
+        if not steps and pos == 0:
+            return None  # nothing to remove: the raw scan sees the same text
+        if pos < len(text):
+            pieces.append(text[pos:])
+            steps.append((flen, pos))
+            flen += len(text) - pos
+        if not pieces:
+            return None
+        starts, names = self._regions(doc)
+        segments: list[Segment] = []
+        # One segment per region (group/section), holding the steps inside it.
+        cur: list[tuple[int, int]] = []
+        cur_region = bisect.bisect_right(starts, steps[0][1]) - 1
+        for f, d in steps:
+            region = cur_region
+            if region + 1 < len(starts) and d >= starts[region + 1]:
+                region = bisect.bisect_right(starts, d) - 1
+            if region != cur_region and cur:
+                segments.append(_segment(cur, f, names[cur_region]))
+                cur = []
+            cur_region = region
+            cur.append((f, d))
+        if cur:
+            segments.append(_segment(cur, flen, names[cur_region]))
+        return Fragment("".join(pieces), self.name, segments)
+
+    def _json_events(self, doc: Document, cleaned: Optional[Fragment]) -> list[Fragment]:
+        """Unescaped JSON strings of JSON events printed on log lines."""
+        text = cleaned.text if cleaned is not None else doc.text
+        if '{"' not in text or "\\" not in text:
+            return []
+        js = _jsonscan()
+        if js is None:
+            return []
+        outer = None
+        if cleaned is not None:
+            steps: list[tuple[int, int]] = []
+            for seg in cleaned.segments:
+                steps.append((seg.frag_start, seg.doc_start))
+                steps.extend(seg.steps[1:] if seg.steps else ())
+            outer = js.OffsetMap(steps)
+        parts: list[str] = []
+        segs: list[Segment] = []
+        flen = 0
+        for m in _JSON_LINE.finditer(text):
+            body = m.group(1)
+            if "\\" not in body or len(body) > _MAX_JSON_LINE:
+                continue
+            for s in js.iter_strings(body, m.start(1)):
+                if s.is_key or not s.has_escapes:
+                    continue
+                value = s.value
+                if len(value) < 8:
+                    continue
+                loc = "json " + js.path_str(s.path) if s.path else None
+                segs.extend(s.segments(flen, loc, outer))
+                parts.append(value)
+                parts.append("\n")
+                flen += len(value) + 1
+        if not segs:
+            return []
+        return [Fragment("".join(parts), self.name, segs, depth=2)]
+
+
+def _segment(steps: list[tuple[int, int]], end: int, location: Optional[str]) -> Segment:
+    f0, d0 = steps[0]
+    return Segment(f0, end - f0, d0, tuple(steps) if len(steps) > 1 else (), location=location)
+
+
+DECODER = CiLogDecoder()

@@ -1,0 +1,292 @@
+"""Encoded values: base64 blobs and URL-encoded strings in any text file.
+
+Base64 (standard or URL-safe alphabet, padded or not) is decoded only for
+plausible blobs: 16 characters to 64 KB, a mix of upper and lower case, a
+valid length, not an image (``data:image/...``, PNG ``iVBORw0KGgo``, JPEG
+``/9j/``, GIF, WebP...), and bytes that decode as UTF-8 text that is almost all
+printable.  The decoded text becomes a fragment whose every offset maps to the
+encoded blob (a *collapsed* segment): a secret found inside is reported at the
+blob's start on disk (line and column of the first encoded character).
+
+Context for the generic (name + entropy) rules: when the blob is the value of
+a named setting on the same line (``token: <b64>``, ``"auth": "<b64>"``,
+``_auth=<b64>``, ``Authorization: Basic <b64>``) the fragment reads
+``<name>=<decoded>``; when the decoded value is a ``user:password`` pair a
+second line ``password=<password>`` follows, so a rule that needs a name sees
+one.
+
+URL-encoded tokens (``%XX`` runs) are decoded in place: literal characters map
+one to one, each ``%XX`` run maps to its encoded span.
+
+Decoding recurses once more into the decoded text (depth 2: a Kubernetes
+``.dockerconfigjson`` value holds JSON whose ``auth`` is base64 again; a
+URL-encoded ``Basic%20<b64>`` header); inner fragments map to the outer
+encoded span.
+"""
+
+from __future__ import annotations
+
+import binascii
+import re
+from typing import Iterable, Optional
+
+from ..documents import Document
+from .interface import Fragment, Segment
+
+MIN_B64 = 16
+MAX_B64 = 64 * 1024
+MAX_DEPTH = 2
+MAX_BLOBS = 2000  # per text; a file full of base64 is data, not configuration
+
+_IMAGE_PREFIXES = ("iVBORw0KGgo", "/9j/", "R0lGOD", "UklGR", "PHN2Zy", "PD94bWwg",
+                   "AAABAA", "Qk", "SUkq", "TU0AK", "AAAA", "JVBERi0", "UEsDB", "H4sI")
+_IMAGE_CONTEXT = re.compile(r"(?i)data:(?:image|font|audio|video|application/(?:octet-stream|pdf|zip))"
+                            r"[^,\s]{0,80},$")
+_URLSAFE = str.maketrans("-_", "+/")
+_CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
+_NAME_BEFORE = re.compile(
+    r"(?:(?P<basic>(?i:basic))\s+|(?P<name>[A-Za-z_.$@][A-Za-z0-9_.$@-]{0,80})[\"']?\s*(?::|=|:=|=>)\s*[\"']?)$"
+)
+_USER_PASS = re.compile(r"^(?P<user>[A-Za-z0-9._@+~-]{1,128}):(?!//)(?P<pw>[^\s:]{4,256})$")
+_ALNUM = re.compile(r"[A-Za-z0-9]")
+
+_PCT_RUN = re.compile(r"%[0-9A-Fa-f]{2}(?:%[0-9A-Fa-f]{2})*")
+_TOKEN_TAIL = re.compile(r"[^\s\"'<>`]{0,4096}")
+_TOKEN_DELIMS = " \t\r\n\"'<>`"
+MAX_URL_TOKEN = 8192
+
+
+class EncodedDecoder:
+    name = "encoded"
+
+    def wants(self, doc: Document) -> bool:
+        return True  # any text file; the blob regex itself is the cheap test
+
+    def locate(self, doc: Document, offset: int) -> Optional[str]:
+        return None
+
+    def fragments(self, doc: Document) -> Iterable[Fragment]:
+        try:
+            text = doc.text
+            out: list[Fragment] = []
+            _decode_all(text, None, 1, out, None)
+            return out
+        except Exception:
+            return []
+
+
+def _b64_table() -> bytes:
+    table = bytearray(b"b" * 256)
+    for c in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/":
+        table[c] = ord("a")
+    return bytes(table)
+
+
+_TABLE = _b64_table()
+_RUN = b"a" * MIN_B64
+_URLSAFE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def _b64_spans(text: str) -> Iterable[tuple[int, int]]:
+    """Spans of runs of >= MIN_B64 base64-alphabet characters (plus ``=`` padding).
+
+    The text is mapped to two symbols with ``bytes.translate`` and runs of the
+    standard alphabet are found with ``bytes.find``: both native, no
+    per-position regex attempt (snake_case identifiers never form a run).  A run
+    touching ``-``/``_`` is extended over the URL-safe alphabet.  Encoding with
+    ``ascii``/``replace`` keeps one byte per character, so offsets are
+    character offsets.
+    """
+    tr = text.encode("ascii", "replace").translate(_TABLE)
+    find = tr.find
+    n = len(text)
+    pos = find(_RUN)
+    while pos != -1:
+        end = find(b"b", pos + MIN_B64)
+        if end == -1:
+            end = n
+        s, e = pos, end
+        if (e < n and text[e] in "-_") or (s > 0 and text[s - 1] in "-_"):
+            lo = max(0, s - 4096)
+            while s > lo and text[s - 1] in _URLSAFE_CHARS:
+                s -= 1
+            hi = min(n, e + 4096)
+            while e < hi and text[e] in _URLSAFE_CHARS:
+                e += 1
+            end = max(end, e)
+        stop = e
+        while e < n and e - stop < 2 and text[e] == "=":
+            e += 1
+        if not (e < n and text[e] == "="):  # "===" is not base64 padding
+            yield s, e
+        pos = find(_RUN, end)
+
+
+def _decode_all(text: str, parent: Optional[Fragment], depth: int, out: list[Fragment],
+                parent_loc: Optional[str]) -> None:
+    """Append fragments for every encoded value in ``text`` (a document text when
+    ``parent`` is None, else the text of ``parent``)."""
+    seen: dict[str, Optional[str]] = {}
+    n = 0
+    for s, e in _b64_spans(text):
+        if e - s > MAX_B64:
+            continue
+        # A JSON/shell escape right before the blob (`\nZ2hw...`) glued a letter onto it.
+        if s >= 1 and text[s - 1] == "\\":
+            s += 1
+            if e - s < MIN_B64:
+                continue
+        blob = text[s:e]
+        if blob.islower() or blob.isupper():
+            continue  # snake_case words, CONSTANTS, hex: base64 of text mixes cases
+        n += 1
+        if n > MAX_BLOBS:
+            break
+        if blob in seen:
+            decoded = seen[blob]
+        else:
+            decoded = seen[blob] = _b64_text(blob, text, s)
+        if decoded is None:
+            continue
+        ctx = _NAME_BEFORE.search(text, max(0, s - 100), s)
+        name = None
+        basic = False
+        if ctx is not None:
+            basic = ctx.group("basic") is not None
+            name = "Authorization" if basic else ctx.group("name")
+        frag_text = _with_context(decoded, name, basic)
+        loc = f"{name} (base64-decoded)" if name else "base64-decoded"
+        if parent_loc:
+            loc = f"{parent_loc} > {loc}"
+        ds, de = _span(parent, s, e)
+        frag = Fragment(frag_text, EncodedDecoder.name,
+                        [Segment(0, len(frag_text), ds, collapsed=True, doc_end=de, location=loc)],
+                        depth=depth)
+        out.append(frag)
+        if depth < MAX_DEPTH:
+            _decode_all(frag_text, frag, depth + 1, out, loc)
+    if "%" in text:
+        _url_tokens(text, parent, depth, out, parent_loc)
+
+
+def _span(parent: Optional[Fragment], s: int, e: int) -> tuple[int, int]:
+    if parent is None:
+        return s, e
+    return parent.to_doc(s), parent.to_doc_end(e)
+
+
+def _b64_text(blob: str, text: str, start: int) -> Optional[str]:
+    """The decoded text of a plausible base64 blob, or None."""
+    if blob.startswith(_IMAGE_PREFIXES):
+        return None
+    body = blob.rstrip("=")
+    if "-" in body or "_" in body:
+        if "+" in body or "/" in body:
+            return None
+        body = body.translate(_URLSAFE)
+    rem = len(body) % 4
+    if rem == 1:
+        return None
+    if len(blob) != len(body) and len(blob) % 4:
+        return None  # padding that does not complete a quantum
+    try:
+        raw = binascii.a2b_base64(body + "=" * ((4 - rem) % 4), strict_mode=True)
+    except (binascii.Error, ValueError):
+        return None
+    if not raw.isascii():
+        try:
+            decoded = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    else:
+        decoded = raw.decode("ascii")
+    if len(decoded) < 8:
+        return None
+    if not decoded.isprintable():
+        bad = len(_CTRL.findall(decoded))
+        if bad * 20 > len(decoded):
+            return None
+    if len(_ALNUM.findall(decoded)) * 2 < len(decoded):
+        return None  # punctuation soup
+    if start and _IMAGE_CONTEXT.search(text, max(0, start - 100), start):
+        return None
+    return decoded
+
+
+def _with_context(decoded: str, name: Optional[str], basic: bool) -> str:
+    if "\n" in decoded or len(decoded) > 1024:
+        return decoded
+    text = f"{name}={decoded}" if name else decoded
+    up = _USER_PASS.match(decoded.strip())
+    if up is not None and (basic or name or up.group("pw")):
+        text += f"\nusername={up.group('user')}\npassword={up.group('pw')}"
+    return text
+
+
+def _url_tokens(text: str, parent: Optional[Fragment], depth: int, out: list[Fragment],
+                parent_loc: Optional[str]) -> None:
+    from urllib.parse import unquote
+
+    last_end = -1
+    for m in _PCT_RUN.finditer(text):
+        if m.start() < last_end:
+            continue
+        hit = m.start()
+        lo = max(last_end, hit - MAX_URL_TOKEN, 0)
+        start = lo
+        for c in _TOKEN_DELIMS:
+            k = text.rfind(c, lo, hit)
+            if k + 1 > start:
+                start = k + 1
+        tail = _TOKEN_TAIL.match(text, hit)
+        end = tail.end() if tail else m.end()
+        last_end = end
+        token = text[start:end]
+        if len(token) > MAX_URL_TOKEN:
+            continue
+        parts: list[str] = []
+        segs: list[Segment] = []
+        flen = 0
+        pos = start
+        changed = False
+        for r in _PCT_RUN.finditer(text, start, end):
+            rs, re_ = r.span()
+            if rs > pos:
+                lit = text[pos:rs]
+                segs.append(_literal_segment(parent, pos, rs, flen))
+                parts.append(lit)
+                flen += len(lit)
+            dec = unquote(r.group(), errors="replace")
+            if dec != r.group():
+                changed = True
+            if dec:
+                ds, de = _span(parent, rs, re_)
+                segs.append(Segment(flen, len(dec), ds, collapsed=True, doc_end=de))
+                parts.append(dec)
+                flen += len(dec)
+            pos = re_
+        if pos < end:
+            segs.append(_literal_segment(parent, pos, end, flen))
+            parts.append(text[pos:end])
+            flen += end - pos
+        if not changed or not segs:
+            continue
+        loc = f"{parent_loc} > url-decoded" if parent_loc else "url-decoded"
+        segs = [Segment(sg.frag_start, sg.length, sg.doc_start, sg.steps, loc, sg.collapsed,
+                        sg.doc_end) for sg in segs]
+        frag = Fragment("".join(parts), EncodedDecoder.name, segs, depth=depth)
+        out.append(frag)
+        if depth < MAX_DEPTH:
+            _decode_all(frag.text, frag, depth + 1, out, loc)
+
+
+def _literal_segment(parent: Optional[Fragment], s: int, e: int, flen: int) -> Segment:
+    """Literal characters of a URL token: one to one in the document, or collapsed
+    to the parent's encoded span when the token itself came from decoding."""
+    if parent is None:
+        return Segment(flen, e - s, s)
+    ds, de = _span(parent, s, e)
+    return Segment(flen, e - s, ds, collapsed=True, doc_end=de)
+
+
+DECODER = EncodedDecoder()

@@ -1,0 +1,140 @@
+"""Encoded values (base64, URL-encoding): exact findings for every fixture in
+fixtures/encoded (labels.yml), decoys give nothing, bounds and cost guards hold."""
+
+from __future__ import annotations
+
+import base64
+import time
+import zlib
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import yaml
+
+from keyscan.api import scan_bytes
+from keyscan.decoders.encoded import DECODER as ENCODED, MAX_B64
+from keyscan.detect.checks import base62
+from keyscan.documents import read_document
+
+ROOT = Path(__file__).resolve().parent.parent
+CARRIER = ROOT / "fixtures" / "encoded"
+LABELS = yaml.safe_load((CARRIER / "labels.yml").read_text())["labels"]
+FILES = sorted({e["file"] for e in LABELS})
+
+BODY = "u8jzPde0IgxLd6GncfBAepfJBd0Kh8"
+GHP = "ghp_" + BODY + base62(zlib.crc32(BODY.encode()))
+
+
+def b64(s: str) -> str:
+    return base64.b64encode(s.encode()).decode()
+
+
+def _scan(engine, rel: str):
+    return scan_bytes(engine, f"fixtures/encoded/{rel}", (CARRIER / rel).read_bytes())
+
+
+def _loaded(engine) -> set[str]:
+    return {r.id for r in engine.rules}
+
+
+@pytest.mark.parametrize("rel", FILES)
+def test_fixture_findings_are_exact(engine, rel):
+    loaded = _loaded(engine)
+    expected = {(e["line"], e["column"], e["rule"], e.get("location"))
+                for e in LABELS if e["file"] == rel and not e.get("negative") and e["rule"] in loaded}
+    got = {(f.start_line, f.start_column, f.rule_id, f.location) for f in _scan(engine, rel)}
+    assert got == expected
+
+
+@pytest.mark.parametrize("rel", FILES)
+def test_decoys_give_nothing(engine, rel):
+    decoy_lines = {e["line"] for e in LABELS if e["file"] == rel and e.get("negative")}
+    hits = [(f.start_line, f.rule_id) for f in _scan(engine, rel) if f.start_line in decoy_lines]
+    assert hits == []
+
+
+def test_every_planted_rule_exists(engine):
+    missing = sorted({e["rule"] for e in LABELS if not e.get("negative")} - _loaded(engine))
+    if missing:
+        pytest.skip(f"rules not loaded yet: {missing}")
+
+
+def _frags(text: str, path: str = "x.txt"):
+    return list(ENCODED.fragments(read_document(path, text.encode())))
+
+
+def test_finding_is_placed_at_the_blob(engine):
+    text = "a: 1\nnote: see\n  token: %s\n" % b64(GHP)
+    found = scan_bytes(engine, "values.yaml", text.encode())
+    assert [(f.rule_id, f.start_line, f.start_column, f.end_column, f.location) for f in found] == [
+        ("github-pat-classic", 3, 10, 10 + len(b64(GHP)), "token (base64-decoded)")]
+
+
+def test_context_name_and_user_password_pair_are_emitted():
+    (frag,) = _frags('{"auth": "%s"}' % b64("bob:S3cr3tPassw0rd!x"))
+    assert frag.text == "auth=bob:S3cr3tPassw0rd!x\nusername=bob\npassword=S3cr3tPassw0rd!x"
+    (frag,) = _frags("Authorization: Basic %s\n" % b64("svc:Zr8pQ2vLx9Kt4"))
+    assert frag.text.startswith("Authorization=svc:Zr8pQ2vLx9Kt4\n")
+    assert frag.text.endswith("\npassword=Zr8pQ2vLx9Kt4")
+
+
+def test_urlsafe_and_unpadded_base64(engine):
+    blob = base64.urlsafe_b64encode(("x>?" + GHP).encode()).decode().rstrip("=")
+    found = scan_bytes(engine, "x.txt", f"v={blob}\n".encode())
+    assert [(f.rule_id, f.start_column) for f in found] == [("github-pat-classic", 3)]
+
+
+def test_depth_is_bounded_to_two(engine):
+    one = b64("token: " + GHP)
+    two = b64("inner: " + one)
+    three = b64("outer: " + two)
+    assert [f.rule_id for f in scan_bytes(engine, "a.txt", f"v: {two}\n".encode())] == ["github-pat-classic"]
+    assert scan_bytes(engine, "a.txt", f"v: {three}\n".encode()) == []
+
+
+@pytest.mark.parametrize("text", [
+    "data:image/png;base64," + b64("token: " + GHP),          # image context
+    "iVBORw0KGgoAAAANSUhEUg" + b64("token: " + GHP)[:40],    # PNG magic
+    "/9j/4AAQSkZJRgABAQ" + b64(GHP),                          # JPEG magic
+    base64.b64encode(bytes(range(256)) * 2).decode(),         # binary
+    "AbCd" * 5,                                               # decodes to control bytes
+])
+def test_images_binary_and_noise_are_skipped(text):
+    assert _frags(f"x = {text}\n") == []
+
+
+def test_huge_blobs_are_skipped(engine):
+    pad = "A1b2" * ((MAX_B64 + 8) // 4)
+    text = f"v: {b64('token: ' + GHP)[:-4]}{pad}\n"
+    assert _frags(text) == []
+
+
+def test_url_encoded_token_maps_exactly(engine):
+    line = "GET /cb?next=https%3A%2F%2Fx.io%2F%3Ftoken%3D" + quote(GHP) + "%26a%3D1 HTTP/1.1\n"
+    found = scan_bytes(engine, "access.log", line.encode())
+    assert [(f.rule_id, f.start_column, f.end_column) for f in found] == [
+        ("github-pat-classic", line.index(GHP) + 1, line.index(GHP) + len(GHP) + 1)]
+
+
+def test_url_then_base64_depth_two(engine):
+    line = "h=Authorization%3A%20Basic%20" + b64(GHP + ":") + "\n"
+    found = scan_bytes(engine, "x.log", line.encode())
+    assert [(f.rule_id, f.start_column) for f in found] == [("github-pat-classic", line.index(b64(GHP + ":")) + 1)]
+
+
+@pytest.mark.parametrize("text", ["%", "%%", "%zz", "%41" * 5000, "=" * 100, "A" * 100000,
+                                  "\\n" + b64(GHP), "%E2%82", "Basic " + b64("a:b")[:-1], "\ud800"])
+def test_malformed_input_never_raises(text):
+    doc = read_document("x.txt", text.encode("utf-8", "surrogatepass"))
+    list(ENCODED.fragments(doc))
+
+
+def test_cost_on_ordinary_source_is_small():
+    src = (Path(__file__).resolve().parent.parent / "keyscan" / "decoders" / "jsonscan.py").read_text()
+    big = (src + "\n") * 40  # ~0.5-1 MB of code with long identifiers and punctuation
+    t = time.perf_counter()
+    frags = _frags(big, "big.py")
+    elapsed = time.perf_counter() - t
+    assert len(frags) < 50
+    assert elapsed < 2.0
