@@ -96,13 +96,13 @@ def _walk_dir(root: str, rel_dir: str, ignores: _Ignores, seen: set, max_size: i
         dst = os.stat(abs_dir)
         key = (dst.st_dev, dst.st_ino)
         if key in seen:
-            on_skip(_display(root, rel_dir), "symlink loop")
+            on_skip(_display(root, rel_dir.rstrip("/")), "symlink loop")
             return
         seen.add(key)
         with os.scandir(abs_dir) as it:
             entries = sorted(it, key=lambda e: e.name)
     except OSError as exc:
-        on_skip(_display(root, rel_dir) or root, f"unreadable: {exc.strerror or exc}")
+        on_skip(_display(root, rel_dir.rstrip("/")) or root, f"unreadable: {exc.strerror or exc}")
         return
 
     pushed = 0
