@@ -66,6 +66,8 @@ def register(app: typer.Typer) -> None:
     baseline_app.command("update", help="Rescan PATH and drop baseline entries that are gone.")(
         baseline_update_cmd)
     app.add_typer(baseline_app, name="baseline")
+    app.command("mcp", help="Inventory MCP servers in the project and the user's config files: "
+                "transport, how each authenticates, and static keys.")(mcp_cmd)
     app.command("init", help="Write a commented .keyscan.toml (and optionally add the pre-commit hook).")(init_cmd)
 
     @app.callback(invoke_without_command=True)
@@ -464,3 +466,44 @@ def _rules_context_cls():
 
 def _RulesContext(**kwargs):
     return _rules_context_cls()(**kwargs)
+
+
+@guarded
+def mcp_cmd(
+    path: str = typer.Argument(".", help="Project directory."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
+    no_home: bool = typer.Option(False, "--no-home", help="Only the project, not the per-user locations."),
+    home: Optional[str] = typer.Option(None, "--home", help="Home directory to inspect [default: yours]."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="Write the report to FILE (mode 0600)."),
+    exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when static keys are found."),
+) -> None:
+    from .mcp.inventory import render_json, render_table, run_mcp_inventory
+
+    if fmt not in ("table", "json"):
+        raise UsageError("--format: choose table or json")
+    if not os.path.isdir(path):
+        raise UsageError(f"not a directory: {path}")
+    inv = run_mcp_inventory(path, home=home, include_home=not no_home)
+    if fmt == "json" or output:
+        text = render_json(inv) if fmt == "json" else _render_rich(lambda c: render_table(inv, c))
+        if output:
+            from .output import write_private
+
+            write_private(output, text)
+        else:
+            sys.stdout.write(text)
+    else:
+        from rich.console import Console
+
+        render_table(inv, Console(highlight=False, width=None if sys.stdout.isatty() else 220))
+    raise typer.Exit(1 if inv.findings and not exit_zero else 0)
+
+
+def _render_rich(draw) -> str:
+    import io
+
+    from rich.console import Console
+
+    buf = io.StringIO()
+    draw(Console(file=buf, width=160, no_color=True, highlight=False))
+    return buf.getvalue()
