@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from ..documents import Document
 from .interface import Decoder
+from .cilog import DECODER as CILOG_DECODER
+from .encoded import DECODER as ENCODED_DECODER
+from .json_decoder import JSON_DECODER
+from .mcp_decoder import DECODER as MCP_DECODER
+from .notebook import DECODER as NOTEBOOK_DECODER
 
-DECODERS: tuple[Decoder, ...] = ()
+DECODERS: tuple[Decoder, ...] = (MCP_DECODER, JSON_DECODER, CILOG_DECODER, ENCODED_DECODER, NOTEBOOK_DECODER,)
 
 
 def decoders_for(doc: Document) -> list[Decoder]:
