@@ -9,10 +9,14 @@ A check returns a :class:`CheckOutcome` or ``None`` when it does not apply.
 * ``"none"``   - information only (e.g. ``aws-key-type: temporary``).
 
 Checks are registered by name in :data:`CHECKS`; rules name them in ``checks:``.
+Every check is a small pure function of the secret string.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
 import string
 import zlib
 from dataclasses import dataclass
@@ -27,9 +31,11 @@ class CheckOutcome:
 
 
 _B62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
+_B62_BODY = re.compile(r"^[0-9A-Za-z]{36}$")
 
 
 def base62(n: int, width: int = 6) -> str:
+    """Base62 in the "GMP" alphabet (digits, upper, lower), left-padded with ``0``."""
     out = ""
     while n:
         n, r = divmod(n, 62)
@@ -37,17 +43,150 @@ def base62(n: int, width: int = 6) -> str:
     return out.rjust(width, "0")
 
 
-def github_crc32(secret: str) -> Optional[CheckOutcome]:
-    """GitHub tokens (``ghp_``, ``gho_``, ``ghu_``, ``ghs_``, ``ghr_``): the last
-    six base62 characters are the CRC32 of the 30 random characters before them."""
-    prefix, sep, body = secret.partition("_")
-    if not sep or len(body) != 36:
+def _checksum(ok: bool) -> CheckOutcome:
+    return CheckOutcome("checksum", "valid" if ok else "invalid", "raise" if ok else "reject")
+
+
+def _base62_crc32(body: str) -> Optional[CheckOutcome]:
+    """``body`` = 30 random base62 characters + 6-character base62 CRC32 of those 30."""
+    if not _B62_BODY.match(body):
         return None
     payload, checksum = body[:30], body[30:]
-    ok = base62(zlib.crc32(payload.encode())) == checksum
-    return CheckOutcome("checksum", "valid" if ok else "invalid", "raise" if ok else "reject")
+    return _checksum(base62(zlib.crc32(payload.encode("ascii"))) == checksum)
+
+
+def github_crc32(secret: str) -> Optional[CheckOutcome]:
+    """GitHub tokens (``ghp_``, ``gho_``, ``ghu_``, ``ghs_``, ``ghr_``): 30 random
+    base62 characters, then the CRC32 of those 30 characters (the prefix is not
+    covered) in base62 (0-9A-Za-z), left-padded to six characters.  Fine-grained
+    ``github_pat_`` tokens have another layout and are not checked."""
+    prefix, sep, body = secret.partition("_")
+    if not sep or prefix not in ("ghp", "gho", "ghu", "ghs", "ghr"):
+        return None
+    return _base62_crc32(body)
+
+
+def npm_crc32(secret: str) -> Optional[CheckOutcome]:
+    """npm access tokens (``npm_`` + 36) use GitHub's layout and checksum."""
+    if not secret.startswith("npm_"):
+        return None
+    return _base62_crc32(secret[4:])
+
+
+_ROUTABLE = re.compile(
+    r"^(?P<head>(?P<rest>[A-Za-z0-9_-]{28,320})\.(?:[0-9a-z]{2}\.)?(?P<len>[0-9a-z]{2}))(?P<crc>[0-9a-z]{7})$"
+)
+
+
+def gitlab_routable_crc32(secret: str) -> Optional[CheckOutcome]:
+    """GitLab routable tokens (``glpat-<base64url>.01.<len><crc>``): the last seven
+    base36 characters are the CRC32 of everything before them (prefix included),
+    and the two before them give the base64 payload length in base36.  Legacy
+    20-character tokens carry no checksum: ``None``."""
+    m = _ROUTABLE.match(secret)
+    if m is None:
+        return None
+    rest, size = m.group("rest"), int(m.group("len"), 36)
+    # The payload is the last ``size`` characters before the dot; a prefix must precede it.
+    if size < 27 or size >= len(rest) or rest[-size - 1] != "-":
+        return _checksum(False)
+    return _checksum(int(m.group("crc"), 36) == zlib.crc32(m.group("head").encode("ascii")))
+
+
+def aws_key_type(secret: str) -> Optional[CheckOutcome]:
+    """AWS access key IDs: ``AKIA`` long-lived IAM user key, ``ASIA`` temporary (STS)."""
+    if secret.startswith("AKIA"):
+        return CheckOutcome("key-type", "long-lived", "none")
+    if secret.startswith("ASIA"):
+        return CheckOutcome("key-type", "temporary", "none")
+    return None
+
+
+_PYPI_LOCATIONS = (b"pypi.org", b"test.pypi.org")
+
+
+def _varint(data: bytes, i: int) -> tuple[int, int]:
+    n = shift = 0
+    while True:
+        if i >= len(data) or shift > 28:
+            raise ValueError("truncated varint")
+        b = data[i]
+        i += 1
+        n |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return n, i
+        shift += 7
+
+
+def _packets(data: bytes, i: int) -> tuple[dict[int, bytes], int]:
+    """Read macaroon v2 fields up to (and past) an end-of-section marker."""
+    fields: dict[int, bytes] = {}
+    while True:
+        ftype, i = _varint(data, i)
+        if ftype == 0:
+            return fields, i
+        size, i = _varint(data, i)
+        if ftype in fields or i + size > len(data):
+            raise ValueError("bad field")
+        fields[ftype] = data[i:i + size]
+        i += size
+
+
+def _macaroon_v2(raw: bytes) -> Optional[bytes]:
+    """Parse a binary v2 macaroon; return its location, or ``None`` when malformed."""
+    try:
+        if not raw or raw[0] != 2:
+            return None
+        head, i = _packets(raw, 1)
+        if 2 not in head or set(head) - {1, 2}:
+            return None
+        while True:  # caveats, then an empty section
+            caveat, i = _packets(raw, i)
+            if not caveat:
+                break
+            if 2 not in caveat or set(caveat) - {1, 2, 4}:
+                return None
+        ftype, i = _varint(raw, i)
+        size, i = _varint(raw, i)
+        if ftype != 6 or size != 32 or i + size != len(raw):
+            return None
+        return head.get(1, b"")
+    except ValueError:
+        return None
+
+
+def pypi_macaroon(secret: str) -> Optional[CheckOutcome]:
+    """PyPI API tokens: ``pypi-`` + base64url (unpadded) of a binary v2 macaroon
+    whose location is ``pypi.org`` (or ``test.pypi.org``) and whose last field is
+    a 32-byte signature.  A well-formed macaroon raises confidence; a body that
+    does not decode to one lowers it (never rejects: the format may evolve)."""
+    if not secret.startswith("pypi-"):
+        return None
+    body = secret[5:]
+    try:
+        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    except (binascii.Error, ValueError):
+        return CheckOutcome("macaroon", "undecodable", "lower")
+    location = _macaroon_v2(raw)
+    if location is None or location not in _PYPI_LOCATIONS:
+        return CheckOutcome("macaroon", "undecodable", "lower")
+    return CheckOutcome("macaroon", "valid", "raise")
+
+
+def stripe_mode(secret: str) -> Optional[CheckOutcome]:
+    """Stripe secret/restricted/publishable keys: live or test mode (information only)."""
+    for mode in ("live", "test"):
+        if secret.startswith((f"sk_{mode}_", f"rk_{mode}_", f"pk_{mode}_")):
+            return CheckOutcome("mode", mode, "none")
+    return None
 
 
 CHECKS: dict[str, Callable[[str], Optional[CheckOutcome]]] = {
     "github-crc32": github_crc32,
+    "npm-crc32": npm_crc32,
+    "gitlab-routable-crc32": gitlab_routable_crc32,
+    "aws-key-type": aws_key_type,
+    "pypi-macaroon": pypi_macaroon,
+    "stripe-mode": stripe_mode,
+    **__import__("keyscan.detect.jwt", fromlist=["JWT_CHECKS"]).JWT_CHECKS,  # jwt, jwt-exp
 }
