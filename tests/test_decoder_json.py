@@ -416,3 +416,63 @@ def test_scan_literals_tuple_shape():
     assert lits[0][:4] == (2, 3, ("a",), True)
     s, e, path, is_key, key_pos, doc_index, esc = lits[1]
     assert (path, is_key, key_pos, doc_index, esc) == (("a",), False, 0, 0, True)
+
+
+# --------------------------------------------------------------------------
+# context for generic (name + entropy) rules
+
+
+def test_go_escaped_password_is_reported_whole(eng):
+    """Go writes & as \\u0026: raw text cuts the password at the backslash; the
+    decoded `password: value` line reports all of it, at the raw start."""
+    need(eng, "generic-password-assignment")
+    secret = "Xk9#mP2&vL7qRw4z"
+    text = '{"level":"info","db":{"user":"app","password":"' + secret.replace("&", "\\u0026") + '"}}\n'
+    got = scan(eng, "svc.log.json", text)
+    assert [(f.start_line, f.start_column, f.rule_id, f.location, f.secret) for f in got] == [
+        (1, text.index("Xk9") + 1, "generic-password-assignment", "db.password", secret)]
+
+
+def test_php_escaped_client_secret(eng):
+    need(eng, "generic-secret-assignment")
+    secret = "q7Rv/Lm2+Zp9/Xw4Tk8N"
+    text = '{"oauth":{"client_id":"web","client_secret":"' + secret.replace("/", "\\/") + '"}}'
+    got = scan(eng, "export.json", text)
+    assert [(f.start_column, f.rule_id, f.location, f.secret) for f in got] == [
+        (text.index("q7Rv") + 1, "generic-secret-assignment", "oauth.client_secret", secret)]
+
+
+def test_split_cli_flag_in_args_array(eng):
+    need(eng, "generic-cli-secret-flag")
+    text = json.dumps({"mcpServers": {"search": {"command": "npx",
+                                                 "args": ["-y", "search-mcp", "--api-key", "Zq8vN3kL9pW2xR7tY4bM"]}}},
+                      indent=2)
+    got = scan(eng, "tools.json", text)
+    line, col = pos(text, "Zq8v")
+    assert [(f.start_line, f.start_column, f.rule_id, f.location) for f in got] == [
+        (line, col, "generic-cli-secret-flag", "mcpServers.search.args[3]")]
+
+
+def test_har_header_pair_gets_its_name(eng):
+    need(eng, "generic-secret-assignment")
+    text = json.dumps({"log": {"entries": [{"request": {"headers": [
+        {"name": "accept", "value": "application/json"},
+        {"name": "X-Api-Key", "value": "Hq4Tz8LmW2vNp7Rk9YsB3xCd"}]}}]}}, indent=2)
+    got = scan(eng, "capture.har", text)
+    line, col = pos(text, "Hq4Tz8")
+    assert [(f.start_line, f.start_column, f.rule_id, f.location) for f in got] == [
+        (line, col, "generic-secret-assignment", "log.entries[0].request.headers[1].value")]
+
+
+def test_escaped_key_value_context_for_nested_env(eng):
+    """An env var holding a JSON header blob: `Authorization: Bearer <token>` is
+    seen by the generic bearer rule at the token's on-disk position."""
+    need(eng, "generic-bearer-token")
+    tok = "Nq7vXk2LmW9pRz4TbY8sHc3D"
+    headers = json.dumps({"Authorization": "Bearer " + tok, "Notion-Version": "2022-06-28"})
+    text = json.dumps({"mcpServers": {"notion": {"command": "npx",
+                                                 "env": {"OPENAPI_MCP_HEADERS": headers}}}}, indent=2)
+    got = scan(eng, "claude_desktop_config.json", text)
+    line, col = pos(text, tok)
+    assert [(f.start_line, f.start_column, f.rule_id, f.location) for f in got] == [
+        (line, col, "generic-bearer-token", "mcpServers.notion.env.OPENAPI_MCP_HEADERS")]

@@ -35,6 +35,7 @@ reassembled.
 from __future__ import annotations
 
 import bisect
+import gc
 import re
 from typing import Iterable, Optional
 
@@ -88,13 +89,24 @@ class JsonDecoder:
             if "\\" not in text and '"-' not in text and '"value"' not in text \
                     and '"stringValue"' not in text:
                 return []
+            lits = self._literals(doc)
             out = _Builder()
-            _emit(out, text, self._literals(doc), None, 0)
+            enabled = gc.isenabled()
+            gc.disable()  # many small objects, no garbage: skip collector passes
+            try:
+                _emit(out, text, lits, None, 0)
+            finally:
+                if enabled:
+                    gc.enable()
             if not out.parts:
                 return []
             return [Fragment("".join(out.parts), self.name, out.segments)]
         except Exception:  # never raise on malformed input
             return []
+        finally:
+            # The pipeline asks locate() for raw hits before fragments(); the
+            # index is not needed afterwards, so do not keep it alive.
+            self._forget()
 
     def locate(self, doc: Document, offset: int) -> Optional[str]:
         try:
@@ -109,6 +121,11 @@ class JsonDecoder:
             return None
 
     # -- helpers ------------------------------------------------------------
+    def _forget(self) -> None:
+        self._doc = None
+        self._lits = []
+        self._starts = []
+
     def _literals(self, doc: Document) -> list[tuple]:
         """The document's string literals, computed once per document."""
         if self._doc is not doc:
@@ -157,6 +174,15 @@ def _emit(out: _Builder, text: str, lits: list[tuple], outer: Optional[OffsetMap
     """
     names: dict[tuple, int] = {}
     prev_flag = -1
+    where: dict[tuple, str] = {}
+
+    def loc_of(path: tuple) -> str:
+        if loc is not None:
+            return loc
+        p = where.get(path)
+        if p is None:
+            p = where[path] = path_str(path)
+        return p
 
     def make(i: int) -> JsonString:
         s, e, path, is_key, _kp, di, esc = lits[i]
@@ -168,7 +194,7 @@ def _emit(out: _Builder, text: str, lits: list[tuple], outer: Optional[OffsetMap
         js: Optional[JsonString] = None
         if esc or (kp >= 0 and lits[kp][6]):
             js = make(i)
-            here = loc if loc is not None else path_str(path)
+            here = loc_of(path)
             if kp >= 0:
                 out.line(make(kp), ": ", js, outer, here)
             else:
@@ -184,14 +210,14 @@ def _emit(out: _Builder, text: str, lits: list[tuple], outer: Optional[OffsetMap
                 if n < 0 and len(path) >= 2:
                     n = names.get(path[:-2], -1)
                 if n >= 0 and lits[n][1] > lits[n][0]:
-                    here = loc if loc is not None else path_str(path)
+                    here = loc_of(path)
                     out.line(make(n), ": ", js or make(i), outer, here)
         elif path and type(path[-1]) is int:
             # split flags: ["--api-key", "sk-..."]
             if prev_flag >= 0 and e > s:
                 pp = lits[prev_flag][2]
                 if pp[:-1] == path[:-1] and pp[-1] + 1 == path[-1]:
-                    here = loc if loc is not None else path_str(path)
+                    here = loc_of(path)
                     out.line(make(prev_flag), " ", js or make(i), outer, here)
             prev_flag = i if text.startswith("-", s) and _FLAG.match(text, s, e) else -1
         # JSON inside a string: decode one level deeper
@@ -203,7 +229,7 @@ def _emit(out: _Builder, text: str, lits: list[tuple], outer: Optional[OffsetMap
                 if inner:
                     m = js.offset_map()
                     _emit(out, value, inner, m if outer is None else m.compose(outer),
-                          depth + 1, loc if loc is not None else path_str(path))
+                          depth + 1, loc_of(path))
 
 
 JSON_DECODER = JsonDecoder()

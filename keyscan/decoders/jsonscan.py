@@ -53,6 +53,7 @@ backslash are never decoded.
 from __future__ import annotations
 
 import bisect
+import gc
 import re
 from typing import Iterator, Optional, Union
 
@@ -254,11 +255,27 @@ def scan_literals(text: str) -> list[tuple]:
     ``start``/``end`` bound the content between the quotes, ``key_pos`` is the
     list position of the member's key literal (-1 if none) and ``escaped``
     tells whether the content holds a backslash.  Never raises."""
+    # Many small tuples are allocated and none is garbage: pausing the cyclic
+    # collector avoids repeated full traversals on big documents.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _scan_literals(text)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _scan_literals(text: str) -> list[tuple]:
     out: list[tuple] = []
     append = out.append
-    kinds: list[int] = []
-    path: list = []
+    # one entry per open container: (its kind, then the parent's state to restore
+    # on close: kind, path prefix, array index, member path)
+    stack: list[tuple] = []
     cur = _NONE  # kind of the innermost open container
+    prefix: tuple = ()  # path of the innermost open container
+    idx = 0  # current index when cur is an array
+    member: Optional[tuple] = None  # path of the current object member (after its key)
     expect_key = False
     value_ok = True  # a value may come next (after , [ { : or at top level)
     broken = False
@@ -277,28 +294,33 @@ def scan_literals(text: str) -> list[tuple]:
                 tok = tok[:tok.rindex('"') + 1]
             e = s + len(tok) - 2
             esc = "\\" in tok
-            if cur == _OBJ and (expect_key or colon):
-                if esc:
-                    path[-1] = JsonString(text, 0, s, e, (), True, None, 0).value
+            if cur == _OBJ:
+                if expect_key or colon:
+                    if esc:
+                        member = prefix + (JsonString(text, 0, s, e, (), True, None, 0).value,)
+                    else:
+                        member = prefix + (tok[1:-1],)
+                    key_pos = len(out)
+                    append((s, e, member, True, -1, doc_index, esc))
+                    expect_key = False
+                    value_ok = colon
                 else:
-                    path[-1] = tok[1:-1]
-                key_pos = len(out)
-                append((s, e, tuple(path), True, -1, doc_index, esc))
-                expect_key = False
-                value_ok = colon
-            elif cur == _NONE:  # a bare top-level string
+                    append((s, e, member if member is not None else prefix + ("",), False,
+                            key_pos, doc_index, esc))
+                    key_pos = -1
+                    value_ok = False
+            elif cur == _ARR:
+                append((s, e, prefix + (idx,), False, -1, doc_index, esc))
+                value_ok = False
+            else:  # a bare top-level string
                 doc_index += 1
                 append((s, e, (), False, -1, doc_index, esc))
-            else:
-                append((s, e, tuple(path), False, key_pos if cur == _OBJ else -1, doc_index, esc))
-                key_pos = -1
-                value_ok = False
         elif c == ",":
             if cur == _ARR:
-                path[-1] += 1
+                idx += 1
             elif cur == _OBJ:
                 expect_key = True
-                path[-1] = ""
+                member = None
             key_pos = -1
             value_ok = True
         elif c == ":":
@@ -308,33 +330,36 @@ def scan_literals(text: str) -> list[tuple]:
                 st = m.start()
                 if st and text[st - 1] == "\n":
                     # a new document at the start of a line (JSONL after a broken line)
-                    kinds.clear()
-                    path.clear()
+                    stack.clear()
                     cur = _NONE
+                    prefix = ()
+                    member = None
             broken = False
-            if cur == _NONE:
-                doc_index += 1
-            if c == "{":
-                cur = _OBJ
-                path.append("")
-                expect_key = True
+            if cur == _OBJ:
+                path = member if member is not None else prefix + ("",)
+            elif cur == _ARR:
+                path = prefix + (idx,)
             else:
-                cur = _ARR
-                path.append(0)
-                expect_key = False
-            kinds.append(cur)
+                doc_index += 1
+                path = ()
+            kind = _OBJ if c == "{" else _ARR
+            stack.append((kind, cur, prefix, idx, member))
+            cur = kind
+            prefix = path
+            idx = 0
+            member = None
+            expect_key = kind == _OBJ
             key_pos = -1
             value_ok = True
         elif c == "}" or c == "]":
             want = _OBJ if c == "}" else _ARR
-            # pop to the matching container (tolerates a missing close)
-            j = len(kinds) - 1
-            while j >= 0 and kinds[j] != want:
+            # close the matching container (tolerates a missing close)
+            j = len(stack) - 1
+            while j >= 0 and stack[j][0] != want:
                 j -= 1
             if j >= 0:
-                del kinds[j:]
-                del path[j:]
-                cur = kinds[-1] if kinds else _NONE
+                _, cur, prefix, idx, member = stack[j]
+                del stack[j:]
             expect_key = False
             key_pos = -1
             value_ok = False
