@@ -19,7 +19,7 @@ from ..entropy import shannon_entropy
 from ..models import Confidence
 from ..ruleset.model import Rule
 from .checks import CHECKS, CheckOutcome
-from .filters import is_generic_false_positive, is_placeholder
+from .filters import generic_entropy_ok, is_generic_false_positive, is_placeholder
 from .prefilter import HyperscanPrefilter, Prefilter, PythonPrefilter, hyperscan_available
 
 REGEX_TIMEOUT = 2.0  # seconds per window; a pathological input cannot hang a scan
@@ -147,7 +147,7 @@ class Engine:
         if entropy < rule.min_entropy or (rule.generic and entropy < self.generic_min_entropy):
             return None
         if rule.generic:
-            if is_generic_false_positive(secret):
+            if is_generic_false_positive(secret) or not generic_entropy_ok(secret, entropy):
                 return None
         elif rule.placeholder_filter and is_placeholder(secret):
             return None

@@ -1,36 +1,92 @@
 """Filters that tell a real secret from a placeholder, a reference or an ID.
 
 Provider rules use :func:`is_placeholder`; generic (entropy) rules also use
-:func:`is_generic_false_positive`, which knows about hashes, UUIDs and the
-like.  All functions are pure and cheap: they run only on regex matches.
+:func:`is_generic_false_positive`, which knows about hashes, UUIDs, versions,
+URLs, identifiers and the like, and :func:`generic_entropy_ok`, the entropy
+threshold per character set.  All functions are pure and cheap: they run only
+on regex matches.
+
+Thresholds (:data:`ENTROPY_MODEL`) were chosen by measurement: Shannon entropy
+of a string is bounded by ``log2(len)``, so a fixed number is either too strict
+for short tokens or too lax for long ones.  For 3,000 seeded random tokens per
+length and alphabet the 1st percentile of entropy grows almost linearly in
+``log2(len)``:
+
+=========  ======  ======  ======  ======  ======
+alphabet   len 16  len 20  len 24  len 32  len 64
+=========  ======  ======  ======  ======  ======
+hex        2.66    2.87    3.04    3.26    3.64
+base64     3.33    3.62    3.86    4.22    4.92
+symbols    3.45    -       4.00    -       -
+=========  ======  ======  ======  ======  ======
+
+so a threshold ``min(cap, slope * log2(len) + intercept)`` fitted under that
+percentile keeps about 99% of random tokens.  What it rejects: lower-case words
+and identifiers (median 3.0, 95th percentile 3.6 at lengths 8-60), versions
+(median 3.25), short git SHAs (median 2.75); what it cannot reject on entropy
+alone (long camelCase identifiers reach 4.9, paths 4.4, URLs 4.1, UUIDs 3.7,
+SHA-256 digests 3.8, ``sha512-`` integrity hashes 5.5) is removed by the
+structural filters in :func:`is_generic_false_positive`.
 """
 
 from __future__ import annotations
 
+import math
 import re
 
 _PLACEHOLDER_WORDS = re.compile(
     r"(?i)(x{4,}|\*{3,}|\.{3}|…|<[^<>]{1,80}>|\byour[_-]|[_-]here\b|changeme|change_me|"
-    r"placeholder|redacted|\[masked\]|dummy|sample|example|fake|"
+    r"placeholder|redacted|\[masked\]|\bmasked\b|dummy|sample|example|fake|"
     r"\btodo\b|\bnull\b|\bnone\b|insert[_-]?(your|key|token)|replace[_-]?me|"
-    r"0{8,}|1234567890|abcdef(gh|123)|\(\(redacted\)\))"
+    r"0{8,}|1234567890|abcdef(gh|123)|\(\(redacted\)\)|(%2A){3,}|#{4,}|•{3,}|\[hidden\]|\[filtered\])"
 )
+# Values that are the name of the thing instead of the thing (docs, templates):
+# `postgres://user:password@host`, `USER:PASS@HOST`, `password: secret`.
+_PLACEHOLDER_EXACT = frozenset({
+    "password", "passwd", "pass", "pwd", "pw", "passphrase", "secret", "secrets", "token", "apikey",
+    "api_key", "api-key", "key", "user", "username", "login", "mypassword", "yourpassword",
+    "mysecret", "yoursecret", "mytoken", "yourtoken", "changeit", "string", "str", "value",
+    "undefined", "nil", "true", "false", "required", "optional", "hidden", "empty", "unset",
+    "notset", "not_set", "not-set", "n/a", "tbd", "test", "testing", "xxx", "guest",
+})
 # ${VAR}, ${{ secrets.X }}, $VAR, {{ var }}, %(var)s, %VAR%, {env:X}, os.environ..., process.env.X
 _REFERENCE = re.compile(
-    r"^\s*(\$\{\{?[^}]*\}\}?|\$[A-Za-z_][A-Za-z0-9_]*|\{\{[^}]*\}\}|%\([a-z_]+\)s|%[A-Za-z_]+%|"
-    r"\{env:[^}]+\}|\{\{?\s*secrets\.)"
+    r"^\s*(\$\{\{?[^}]*\}\}?|\$\(|\$[A-Za-z_][A-Za-z0-9_]*|\{\{[^}]*\}\}|%\([a-z_]+\)s|%[A-Za-z_]+%|"
+    r"\{env:[^}]+\}|\{\{?\s*secrets\.|\{[^{}\s]{1,80}\}$|<%=|#\{)"
 )
 _REFERENCE_ANYWHERE = re.compile(
-    r"(\$\{[^}]*\}|\$\{\{[^}]*\}\}|os\.environ|os\.getenv|process\.env|getenv\(|ENV\[|"
-    r"secrets\.[A-Z_]+|op://|vault:|ssm:|arn:aws:secretsmanager)"
+    r"(\$\{[^}]*\}|\$\{\{[^}]*\}\}|\{\{[^}]*\}\}|os\.environ|os\.getenv|process\.env|getenv\(|ENV\[|"
+    r"secrets\.[A-Z_]+|op://|vault:|ssm:|arn:aws:secretsmanager|System\.getenv|Environment\.GetEnvironmentVariable)"
 )
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
-_INTEGRITY = re.compile(r"^(sha1|sha256|sha384|sha512)[-:]")
+_HASH_HEX_LENGTHS = (32, 40, 56, 64, 96, 128)  # md5, sha1/git, sha224, sha256, sha384, sha512
+_INTEGRITY = re.compile(r"^(sha1|sha256|sha384|sha512|md5)[-:]", re.I)
+_HASH_PREFIX = re.compile(r"^(h1:|sha256:|sha512:|sha1:|md5:|blake2b?:|xxh64:|crc32:)", re.I)
 _ONLY_LETTERS = re.compile(r"^[A-Za-z_.-]+$")
-_PATHLIKE = re.compile(r"^(\.{0,2}/|[A-Za-z]:\\|~/)|^[\w.-]+(/[\w.-]+){2,}$")
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+(\(\)?)?$")
+_PATHLIKE = re.compile(r"^(\.{0,2}/|[A-Za-z]:\\|~/|\\\\)|^[\w.-]+(/[\w.-]+){2,}$|^[\w-]+/[\w.-]+\.[a-z0-9]{1,5}$")
+_IDENT = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)+(\(\)?)?$")
 _REPEAT = re.compile(r"(.)\1{5,}")
+_VERSION = re.compile(r"^[vV]?\d{1,6}(\.\d{1,6}){1,4}([-+~_.][0-9A-Za-z.+_-]{0,60})?$")
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\s]*$")
+_URL_CREDENTIALS = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]{1,20}://[^/@\s:]*:[^/@\s]+@")
+_HOSTNAME = re.compile(r"^[a-z0-9-]{1,63}(\.[a-z0-9-]{1,63})+(:\d{1,5})?$")
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})+$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$")
+_MIME = re.compile(r"^(application|text|image|audio|video|multipart|font)/[\w.+-]+$")
+_BASE64_CLASS = re.compile(r"^[A-Za-z0-9+/=_-]+$")
+# Identifier-shaped words: camelCase / PascalCase / snake / kebab segments of real words.
+_WORD_SEGMENT = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+|[_./+=-]+")
+_IDENT_CHARS = re.compile(r"^[A-Za-z0-9_./+=-]+$")
+_VOWEL = re.compile(r"[aeiouyAEIOUY]")
+_VOWEL_STRICT = re.compile(r"[aeiouAEIOU]")
+_CONSONANTS = re.compile(r"[b-df-hj-np-tv-xzB-DF-HJ-NP-TV-XZ]{5}")
+# Defaults and demo passwords: password1, Passw0rd!, admin123, secret, root...
+_WEAK_DEFAULT = re.compile(
+    r"(?i)^(pass(word|wd|w0rd)?|p@ssw(o|0)rd|secret|admin(istrator)?|root|test(ing)?|guest|default|"
+    r"letmein|welcome|qwerty|asdf|demo|user|changeit|topsecret|s3cr3t|mysecret|supersecret|"
+    r"my_?password|super_?secret|secret_?key|api_?key|token)[0-9!@#$%^&*._-]{0,8}$"
+)
 
 
 def is_placeholder(value: str) -> bool:
@@ -38,6 +94,8 @@ def is_placeholder(value: str) -> bool:
     if not value:
         return True
     if _REFERENCE.match(value) or _PLACEHOLDER_WORDS.search(value):
+        return True
+    if value.strip("\"'` ").lower() in _PLACEHOLDER_EXACT:
         return True
     if _REPEAT.search(value) and len(set(value)) < max(6, len(value) // 4):
         return True
@@ -49,21 +107,60 @@ def is_reference(value: str) -> bool:
     return bool(_REFERENCE.match(value) or _REFERENCE_ANYWHERE.search(value))
 
 
+def is_wordlike(value: str) -> bool:
+    """True for identifiers built from words (``getUserAccountSettings``,
+    ``MAX_RETRY_COUNT``, ``primary-db-host``): long letter runs that read like
+    words (vowels in proportion, no long consonant clusters), few digits.
+    Random tokens switch case every one or two characters, and their long
+    all-caps or lower-case runs are vowel-poor."""
+    if not _IDENT_CHARS.match(value):
+        return False  # identifiers do not contain ~ ! @ # % ^ & * ...
+    letters = [s for s in _WORD_SEGMENT.findall(value) if s[0].isalpha()]
+    if not letters:
+        return False
+    nletters = sum(len(s) for s in letters)
+    ndigits = sum(c.isdigit() for c in value)
+    if ndigits > 4 or ndigits * 5 > len(value):
+        return False
+    if nletters / len(letters) < 3.3:
+        return False
+    has_lower = any(c.islower() for c in value)
+    short_no_vowel = 0
+    for seg in letters:
+        if has_lower and len(seg) >= 6 and seg.isupper():
+            return False  # a long capital run inside mixed case: random, not an acronym
+        vowels = len(_VOWEL.findall(seg))
+        if len(seg) >= 5:
+            if not 0.15 <= vowels / len(seg) <= 0.85 or _CONSONANTS.search(seg):
+                return False
+        elif not vowels and not _VOWEL.search(seg):
+            short_no_vowel += 1
+    return short_no_vowel * 2 <= len(letters)
+
+
 def is_generic_false_positive(value: str) -> bool:
     """Values a generic (context + entropy) rule must not report."""
     if is_placeholder(value) or is_reference(value):
         return True
+    if _WEAK_DEFAULT.match(value):
+        return True
     if _UUID.match(value):
         return True
-    if _HEX.match(value) and len(value) in (32, 40, 56, 64, 96, 128):
+    if _HEX.match(value) and len(value) in _HASH_HEX_LENGTHS:
         return True  # md5/sha1/sha224/sha256/sha384/sha512 digests and git SHAs
-    if _INTEGRITY.match(value):
-        return True  # lock-file integrity hashes
+    if _INTEGRITY.match(value) or _HASH_PREFIX.match(value):
+        return True  # lock-file integrity hashes (`sha512-...`, go.sum `h1:...`)
     if _ONLY_LETTERS.match(value) and not any(c.isupper() for c in value[1:]):
         return True  # words and snake_case identifiers
     if _PATHLIKE.match(value) or _IDENT.match(value):
         return True
-    if value.isdigit():
+    if value.isdigit() or _VERSION.match(value) or _DATE.match(value) or _MIME.match(value):
+        return True
+    if _URL.match(value) and not _URL_CREDENTIALS.match(value):
+        return True  # a URL without user:password@
+    if _HOSTNAME.match(value) or _EMAIL.match(value):
+        return True
+    if is_wordlike(value):
         return True
     return False
 
@@ -72,6 +169,44 @@ def charset_class(value: str) -> str:
     """``hex``, ``base64`` or ``other``: generic thresholds depend on the alphabet."""
     if _HEX.match(value):
         return "hex"
-    if re.match(r"^[A-Za-z0-9+/=_-]+$", value):
+    if _BASE64_CLASS.match(value):
         return "base64"
     return "other"
+
+
+# charset -> (slope, intercept, cap, minimum length): threshold = min(cap, slope*log2(len)+intercept).
+# Fitted just under the 1st percentile of random tokens (see the module docstring and
+# tests/test_filters.py).  hex: 16 chars -> 2.65, 32 -> 3.25, 64+ -> 3.5 (cap);
+# base64: 12 -> 3.06, 16 -> 3.38, 32 -> 4.15, 64+ -> 4.5 (cap);
+# other (symbols; passwords): 8 -> 2.4, 12 -> 2.8, 16 -> 3.2, 32+ -> 3.8 (cap).
+ENTROPY_MODEL: dict[str, tuple[float, float, float, int]] = {
+    "hex": (0.60, 0.25, 3.5, 16),
+    "base64": (0.77, 0.30, 4.5, 12),
+    "other": (0.80, 0.00, 3.8, 8),
+}
+
+
+def entropy_threshold(value: str) -> float:
+    """Minimum Shannon entropy (bits/char) for a generic finding of this alphabet and length."""
+    slope, intercept, cap, _ = ENTROPY_MODEL[charset_class(value)]
+    return round(min(cap, slope * math.log2(max(len(value), 2)) + intercept), 3)
+
+
+def generic_entropy_ok(value: str, entropy: float) -> bool:
+    """True when ``value`` (with Shannon ``entropy``) is random enough for a generic rule.
+
+    The threshold depends on the character set (hex values carry at most 4 bits
+    per character, base64 6, free-form passwords more) and grows with length; too
+    short values never pass.  Base64-class values also need two character classes
+    (a random 16-character alphanumeric token has only upper, lower or digits
+    with probability < 0.1%).
+    """
+    cls = charset_class(value)
+    if len(value) < ENTROPY_MODEL[cls][3]:
+        return False
+    if cls == "base64":
+        kinds = (any(c.islower() for c in value) + any(c.isupper() for c in value)
+                 + any(c.isdigit() for c in value))
+        if kinds < 2:
+            return False
+    return entropy >= entropy_threshold(value)
