@@ -9,7 +9,7 @@
 
 Peak memory is the larger of the child's ``ru_maxrss`` (from ``os.wait4``, the largest
 single process of the tree) and the peak of the summed proportional set size (PSS) of the
-child and all its descendants, sampled from /proc every 20 ms, so a scanner that forks
+child and all its descendants, sampled from /proc every 50 ms, so a scanner that forks
 worker processes is charged for all of them without counting shared pages twice.
 """
 
@@ -187,7 +187,7 @@ def run_measured(cmd: Sequence[str], cwd: Optional[Path] = None, timeout: float 
             kb = _tree_mem_kb(proc.pid)
             if kb > peak_kb[0]:
                 peak_kb[0] = kb
-            done.wait(0.02)
+            done.wait(0.05)
 
     thread = threading.Thread(target=sampler, daemon=True)
     if sample:

@@ -551,7 +551,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--big", action="store_true", help="about 1 GB haystack (same as --size 1000)")
     ap.add_argument("--commits", type=int, default=3000, help="commits in the generated git repository")
     ap.add_argument("--seed", type=int, default=1234)
-    ap.add_argument("--repeat", type=int, default=1, help="runs per tool; the fastest is kept")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per tool; the fastest is kept (default 3)")
     ap.add_argument("--only", action="append", choices=["dir", "git", "startup"], help="run only these parts")
     ap.add_argument("--with-slow", action="store_true", help="also run detect-secrets and CredSweeper (very slow)")
     ap.add_argument("--no-refs", action="store_true", help="keyscan only")
