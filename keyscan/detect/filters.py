@@ -76,12 +76,20 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\
 _MIME = re.compile(r"^(application|text|image|audio|video|multipart|font)/[\w.+-]+$")
 _BASE64_CLASS = re.compile(r"^[A-Za-z0-9+/=_-]+$")
 # Identifier-shaped words: camelCase / PascalCase / snake / kebab segments of real words.
-_WORD_SEGMENT = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+|[_./+=-]+")
-_IDENT_CHARS = re.compile(r"^[A-Za-z0-9_./+=-]+$")
+_WORD_SEGMENT = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+|[_./+=:-]+")
+_IDENT_CHARS = re.compile(r"^[A-Za-z0-9_./+=:-]+$")
 _VOWEL = re.compile(r"[aeiouyAEIOUY]")
 _VOWEL_STRICT = re.compile(r"[aeiouAEIOU]")
 _CONSONANTS = re.compile(r"[b-df-hj-np-tv-xzB-DF-HJ-NP-TV-XZ]{5}")
 # Defaults and demo passwords: password1, Passw0rd!, admin123, secret, root...
+# Structured provider formats: their own rules validate them (length, checksum); a value
+# that a provider rule rejected (bad CRC32, wrong length) must not come back as generic.
+_PROVIDER_PREFIX = re.compile(
+    r"^(gh[pousr]_|github_pat_|glpat-|glptt-|gldt-|glrt-|glsoat-|npm_|pypi-|xox[abposre]-|xapp-|"
+    r"sk-(proj|svcacct|admin|ant|or)-|sk_(live|test)_|rk_(live|test)_|pk_(live|test)_|whsec_|"
+    r"AKIA|ASIA|AIza|ya29\.|hf_|SG\.|dop_v1_|doo_v1_|shp(at|ss|ca|pa)_|lin_api_|ntn_|secret_|"
+    r"dapi|pat-(na1|eu1)-|AGE-SECRET-KEY-|-----BEGIN)"
+)
 _WEAK_DEFAULT = re.compile(
     r"(?i)^(pass(word|wd|w0rd)?|p@ssw(o|0)rd|secret|admin(istrator)?|root|test(ing)?|guest|default|"
     r"letmein|welcome|qwerty|asdf|demo|user|changeit|topsecret|s3cr3t|mysecret|supersecret|"
@@ -144,6 +152,10 @@ def is_generic_false_positive(value: str) -> bool:
         return True
     if _WEAK_DEFAULT.match(value):
         return True
+    if value.endswith(":"):
+        return True  # a label (`token: Authorization:`), not a value
+    if _PROVIDER_PREFIX.match(value):
+        return True  # a provider format: its own rule decides
     if _UUID.match(value):
         return True
     if _HEX.match(value) and len(value) in _HASH_HEX_LENGTHS:
