@@ -463,7 +463,7 @@ def test_provider_formats_are_left_to_provider_rules(eng):
     bad = "ghp_u8jzPde0IgxLd6GncfBAepfJBd0Kh8024xXA"
     assert is_generic_false_positive(bad)
     assert [f for f in scan_bytes(eng, ".env", f"GITHUB_TOKEN={bad}\n".encode()) if f.secret == bad] == []
-    for v in ("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", "glpat-q8w7e6r5t4y3u2i1o0p9", "AKIAQ8W7E6R5T4Y3U2I1"):
+    for v in ("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", "glpat-q8w7e6r5t4y3u2i1o0p9", "pypi-AgEIcHlwaS5vcmcCJGQ"):
         assert is_generic_false_positive(v), v
 
 
