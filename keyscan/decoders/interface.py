@@ -63,13 +63,22 @@ class Fragment:
 
     def to_doc(self, i: int) -> int:
         """Document offset of fragment offset ``i`` (start of a match)."""
-        return self._segment(i).to_doc(i)
+        seg = self._segment(i)
+        stop = seg.frag_start + seg.length
+        if i > stop and not seg.collapsed:
+            # glue text after a segment (separators) maps to just after it, never
+            # extrapolated past the segment's source (or the document's end)
+            i = stop
+        return seg.to_doc(i)
 
     def to_doc_end(self, end: int) -> int:
         """Document offset just after fragment offset ``end - 1``."""
         seg = self._segment(end - 1)
         if seg.collapsed:
             return seg.to_doc(end - 1, end=True)
+        stop = seg.frag_start + seg.length
+        if end > stop:
+            return seg.to_doc(stop)
         return seg.to_doc(end - 1) + 1
 
     def location_at(self, i: int) -> Optional[str]:

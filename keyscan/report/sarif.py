@@ -92,9 +92,15 @@ class _Secrets:
 
     def __init__(self, findings):
         self.by_path: dict[str, list[str]] = {}
+        # (path, line) -> 0-based [start, end) spans of findings on that line (end None: to the end)
+        self.spans: dict[tuple[str, int], list[tuple[int, Optional[int]]]] = {}
         for f in findings:
             if f.secret:
                 self.by_path.setdefault(f.path, []).append(f.secret)
+            for ln in range(f.start_line, f.end_line + 1):
+                c0 = f.start_column - 1 if ln == f.start_line else 0
+                c1 = f.end_column - 1 if ln == f.end_line else None
+                self.spans.setdefault((f.path, ln), []).append((c0, c1))
         for v in self.by_path.values():
             v.sort(key=len, reverse=True)
 
@@ -102,6 +108,26 @@ class _Secrets:
         for s in self.by_path.get(path, ()):
             if s in text:
                 text = text.replace(s, redact(s))
+        return text
+
+    def mask(self, path: str, line_no: int, text: str, offset: int = 0) -> str:
+        """Redact every finding's span on this line, by position: a secret stored
+        escaped (``\\/``, ``\\u0041``) or encoded does not appear literally.
+        ``text`` is the part of the line starting at column ``offset`` (0-based)."""
+        spans = []
+        for c0, c1 in self.spans.get((path, line_no), ()):
+            a = max(c0 - offset, 0)
+            b = len(text) if c1 is None else min(c1 - offset, len(text))
+            if b > a:
+                spans.append((a, b))
+        merged: list[list[int]] = []
+        for a, b in sorted(spans):
+            if merged and a <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], b)
+            else:
+                merged.append([a, b])
+        for a, b in reversed(merged):
+            text = text[:a] + redact(text[a:b]) + text[b:]
         return text
 
 
@@ -165,9 +191,13 @@ def _region(f: Finding, ctx: ReportContext, secrets: _Secrets) -> tuple[dict, Op
         end = len(line)
     if not ctx.show_secrets:
         # The part of the secret on this line, then any other known secret.
-        line = line[:start] + redact(f.secret or line[start:end]) + line[end:]
-        line = secrets.scrub(f.path, line)
-        end = start + len(redact(f.secret or "x"))
+        # Other findings on the line are masked by position (escaped or encoded
+        # forms included), then by value.
+        left = secrets.scrub(f.path, secrets.mask(f.path, f.start_line, line[:start]))
+        right = secrets.scrub(f.path, secrets.mask(f.path, f.start_line, line[end:], end))
+        shown = redact(f.secret or line[start:end])
+        line = left + shown + right
+        start, end = len(left), len(left) + len(shown)
     lo = max(0, start - (CONTEXT_MAX - (end - start)) // 2)
     hi = min(len(line), max(end, lo + CONTEXT_MAX))
     text = line[lo:hi]

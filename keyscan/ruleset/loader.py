@@ -16,6 +16,7 @@ import yaml
 from ..errors import RuleError
 from ..models import Confidence, Severity
 from .model import Example, Rule
+from .redos import check_pattern as check_redos
 
 _ALLOWED_KEYS = {
     "id", "name", "provider", "family", "pattern", "keywords", "min_entropy", "severity",
@@ -109,6 +110,9 @@ def parse_rule(raw: Any, path: Path, index: int) -> Rule:
         raise RuleError(f"{where}: pattern does not compile: {exc}") from None
     if "secret" not in compiled.groupindex:
         raise RuleError(f"{where}: pattern needs a named group (?P<secret>...)")
+    unsafe = check_redos(pattern)
+    if unsafe:
+        raise RuleError(f"{where}: pattern is not ReDoS-safe: {unsafe}")
 
     keywords = _str_list(raw["keywords"], where, "keywords")
     for kw in keywords:
