@@ -152,24 +152,26 @@ class CiLogDecoder:
 
     def _cleaned(self, doc: Document) -> Optional[Fragment]:
         text = doc.text
-        pieces: list[str] = []
+        cleaned = _NOISE.sub("", text)
+        if len(cleaned) == len(text):
+            return None  # nothing to remove: the raw scan sees the same text
+        return Fragment(cleaned, self.name, build=lambda: self._segments(doc, text))
+
+    def _segments(self, doc: Document, text: str) -> list[Segment]:
+        """The exact map from the cleaned text back to the raw log (built on demand)."""
         steps: list[tuple[int, int]] = []  # (fragment offset, document offset) per kept run
         pos = flen = 0
         for m in _NOISE.finditer(text):
             s, e = m.span()
             if s > pos:
-                pieces.append(text[pos:s])
                 steps.append((flen, pos))
                 flen += s - pos
             pos = e
-        if not steps and pos == 0:
-            return None  # nothing to remove: the raw scan sees the same text
         if pos < len(text):
-            pieces.append(text[pos:])
             steps.append((flen, pos))
             flen += len(text) - pos
-        if not pieces:
-            return None
+        if not steps:
+            return [Segment(0, 0, len(text))]
         starts, names = self._regions(doc)
         segments: list[Segment] = []
         # One segment per region (group/section), holding the steps inside it.
@@ -186,7 +188,7 @@ class CiLogDecoder:
             cur.append((f, d))
         if cur:
             segments.append(_segment(cur, flen, names[cur_region]))
-        return Fragment("".join(pieces), self.name, segments)
+        return segments
 
     def _json_events(self, doc: Document, cleaned: Optional[Fragment]) -> list[Fragment]:
         """Unescaped JSON strings of JSON events printed on log lines."""
@@ -199,7 +201,7 @@ class CiLogDecoder:
         outer = None
         if cleaned is not None:
             steps: list[tuple[int, int]] = []
-            for seg in cleaned.segments:
+            for seg in cleaned._built():
                 steps.append((seg.frag_start, seg.doc_start))
                 steps.extend(seg.steps[1:] if seg.steps else ())
             outer = js.OffsetMap(steps)

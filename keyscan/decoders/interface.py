@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
-from typing import Iterable, Optional, Protocol
+from typing import Callable, Iterable, Optional, Protocol
 
 from ..documents import Document
 
@@ -53,11 +53,20 @@ class Fragment:
     decoder: str
     segments: list[Segment] = field(default_factory=list)
     depth: int = 1
+    build: Optional[Callable[[], list[Segment]]] = field(default=None, repr=False)
+    """Builds ``segments`` on first use: most fragments never hold a finding,
+    so a decoder can produce its text cheaply and defer the offset map."""
     _starts: Optional[list[int]] = field(default=None, repr=False)
+
+    def _built(self) -> list[Segment]:
+        if self.build is not None:
+            self.segments = self.build()
+            self.build = None
+        return self.segments
 
     def _segment(self, i: int) -> Segment:
         if self._starts is None:
-            self._starts = [s.frag_start for s in self.segments]
+            self._starts = [s.frag_start for s in self._built()]
         k = max(bisect.bisect_right(self._starts, i) - 1, 0)
         return self.segments[k]
 
@@ -82,7 +91,7 @@ class Fragment:
         return seg.to_doc(end - 1) + 1
 
     def location_at(self, i: int) -> Optional[str]:
-        return self._segment(i).location if self.segments else None
+        return self._segment(i).location if self._built() else None
 
 
 class Decoder(Protocol):

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from ..documents import Document
 from .interface import Decoder
+from .assignments import DECODER as ASSIGNMENTS_DECODER
 from .cilog import DECODER as CILOG_DECODER
 from .encoded import DECODER as ENCODED_DECODER
 from .json_decoder import JSON_DECODER
 from .mcp_decoder import DECODER as MCP_DECODER
 from .notebook import DECODER as NOTEBOOK_DECODER
 
-DECODERS: tuple[Decoder, ...] = (MCP_DECODER, JSON_DECODER, CILOG_DECODER, ENCODED_DECODER, NOTEBOOK_DECODER,)
+DECODERS: tuple[Decoder, ...] = (MCP_DECODER, JSON_DECODER, CILOG_DECODER, ENCODED_DECODER, NOTEBOOK_DECODER,
+                                 ASSIGNMENTS_DECODER)
 
 
 def decoders_for(doc: Document) -> list[Decoder]:

@@ -57,6 +57,7 @@ class Engine:
         self._kw_len = tuple(len(k) for k in keywords)
         self._kw_rules = tuple(tuple(r) for r in kw_rules)
         self._compiled: dict[int, "regex.Pattern[str]"] = {}
+        self._anchors: dict[int, "regex.Pattern[str]"] = {}
         self.prefilter = _make_prefilter(kind, self.keywords, serialized_db)
 
     @property
@@ -108,8 +109,21 @@ class Engine:
             out.extend(self._run_rule(ri, text, sorted(set(per_rule[ri]))))
         return out
 
+    def anchor(self, ri: int) -> "regex.Pattern[str]":
+        pat = self._anchors.get(ri)
+        if pat is None:
+            pat = self._anchors[ri] = regex.compile(self.rules[ri].anchor)
+        return pat
+
     def _run_rule(self, ri: int, text: str, spans: list[tuple[int, int]]) -> list[RawMatch]:
         rule = self.rules[ri]
+        if rule.anchor:
+            # Cheap gate for rules whose keywords are common words ("key",
+            # "token"): a hit counts only if the anchor matches right after it.
+            match_at = self.anchor(ri).match
+            spans = [sp for sp in spans if match_at(text, sp[1])]
+            if not spans:
+                return []
         pattern = self.pattern(ri)
         starts = [s for s, _ in spans]
         n = len(text)

@@ -40,6 +40,9 @@ class Rule:
     """Names of offline structure checks to run on the secret."""
     references: tuple[str, ...] = ()
     description: str = ""
+    anchor: str = ""
+    """Optional regex that must match right after a keyword hit for the hit
+    to count (a cheap gate for rules whose keywords are common words)."""
     window: int = 512
     """How far after a keyword hit the exact regex may reach (characters)."""
     window_before: int = 256

@@ -1,0 +1,79 @@
+"""Name/value pairs written in shapes that flat-text rules cannot see as an
+assignment, rewritten as ``NAME=value`` lines with an exact map back.
+
+* environment calls with a literal value: ``os.getenv("COHERE_API_KEY", "...")``,
+  ``monkeypatch.setenv("TWILIO_AUTH_TOKEN", "...")``, ``os.environ.setdefault(...)``,
+  ``os.Setenv("X", "...")``, ``ENV.fetch("X", "...")``, ``process.env.X ?? "..."``;
+* Kubernetes / compose style env lists: ``- name: DD_API_KEY`` followed by
+  ``value: "..."`` (YAML) or ``{"name": "X", "value": "..."}`` (JSON);
+* ``export NAME="..."``-style lines need nothing: they already read as assignments.
+
+Provider rules that need a context keyword next to the value (``DD_API_KEY=...``)
+and the generic rules then see the pair.  The name maps to the raw name and the
+value to the raw value, so findings point at the real line and column.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable, Optional
+
+from ..documents import Document
+from .interface import Fragment, Segment
+
+_GATE = re.compile(rb"getenv|setenv|environ|Setenv|ENV\.fetch|process\.env|value[\"']?\s*:", re.I)
+
+_NAME = r"[A-Za-z_][A-Za-z0-9_.-]{1,80}"
+_VALUE = r"[^\"'\\\r\n]{6,400}"
+_PATTERNS = (
+    # getenv("NAME", "value"), setenv("NAME", "value"), environ.get/setdefault(...), Setenv, fetch
+    re.compile(
+        r"(?:getenv|setenv|putenv|Setenv|environ\.get|environ\.setdefault|ENV\.fetch|env\.get)"
+        r"\(\s*[\"'](?P<name>" + _NAME + r")[\"']\s*,\s*(?:[A-Za-z_]+\s*=\s*)?[\"'](?P<value>" + _VALUE + r")[\"']"
+    ),
+    # process.env.NAME || "value" / ?? "value"
+    re.compile(r"process\.env\.(?P<name>" + _NAME + r")\s*(?:\|\||\?\?)\s*[\"'`](?P<value>" + _VALUE + r")[\"'`]"),
+    # YAML env lists: "- name: X" then "value: Y" on the next line
+    re.compile(
+        r"(?m)^[ \t]*-?[ \t]*name:[ \t]*[\"']?(?P<name>" + _NAME + r")[\"']?[ \t]*\r?\n"
+        r"[ \t]*value:[ \t]*[\"']?(?P<value>[^\"'\s#][^\"'\r\n#]{5,400}?)[\"']?[ \t]*(?:#.*)?$"
+    ),
+    # JSON env lists: {"name": "X", "value": "Y"}
+    re.compile(
+        r"\"name\"\s*:\s*\"(?P<name>" + _NAME + r")\"\s*,\s*\"value\"\s*:\s*\"(?P<value>" + _VALUE + r")\""
+    ),
+)
+
+
+class AssignmentDecoder:
+    name = "assignments"
+
+    def wants(self, doc: Document) -> bool:
+        return bool(_GATE.search(doc.data))
+
+    def locate(self, doc: Document, offset: int) -> Optional[str]:
+        return None
+
+    def fragments(self, doc: Document) -> Iterable[Fragment]:
+        try:
+            text = doc.text
+            parts: list[str] = []
+            segments: list[Segment] = []
+            flen = 0
+            for pattern in _PATTERNS:
+                for m in pattern.finditer(text):
+                    name, value = m.group("name"), m.group("value").rstrip()
+                    ns, vs = m.start("name"), m.start("value")
+                    segments.append(Segment(flen, len(name), ns))
+                    # "=" maps to the character before the value; the value maps exactly.
+                    segments.append(Segment(flen + len(name), len(value) + 2, vs - 1))
+                    parts.append(f"{name}={value}\n")
+                    flen += len(name) + len(value) + 2
+            if not parts:
+                return []
+            return [Fragment("".join(parts), self.name, segments)]
+        except Exception:  # never fail a scan on odd input
+            return []
+
+
+DECODER = AssignmentDecoder()
