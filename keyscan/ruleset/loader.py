@@ -21,7 +21,7 @@ from .redos import check_pattern as check_redos
 _ALLOWED_KEYS = {
     "id", "name", "provider", "family", "pattern", "keywords", "min_entropy", "severity",
     "confidence", "tags", "nhi", "checks", "references", "description", "window",
-    "window_before", "priority", "generic", "placeholder_filter", "examples",
+    "window_before", "priority", "generic", "placeholder_filter", "examples", "anchor",
     "negative_examples",
 }
 _REQUIRED = ("id", "name", "provider", "pattern", "keywords", "severity", "examples")
@@ -114,6 +114,15 @@ def parse_rule(raw: Any, path: Path, index: int) -> Rule:
     if unsafe:
         raise RuleError(f"{where}: pattern is not ReDoS-safe: {unsafe}")
 
+    anchor = raw.get("anchor", "")
+    if anchor:
+        if not isinstance(anchor, str):
+            raise RuleError(f"{where}: 'anchor' must be a string")
+        try:
+            regex.compile(anchor)
+        except regex.error as exc:
+            raise RuleError(f"{where}: anchor does not compile: {exc}") from None
+
     keywords = _str_list(raw["keywords"], where, "keywords")
     for kw in keywords:
         if len(kw) < 2 or not kw.isascii():
@@ -151,6 +160,7 @@ def parse_rule(raw: Any, path: Path, index: int) -> Rule:
             checks=tuple(_str_list(raw.get("checks", []), where, "checks")),
             references=tuple(_str_list(raw.get("references", []), where, "references")),
             description=str(raw.get("description", "")).strip(),
+            anchor=anchor,
             window=int(raw.get("window", 512)),
             window_before=int(raw.get("window_before", 256)),
             priority=int(raw.get("priority", 0)),
