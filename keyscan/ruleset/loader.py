@@ -122,6 +122,9 @@ def parse_rule(raw: Any, path: Path, index: int) -> Rule:
             regex.compile(anchor)
         except regex.error as exc:
             raise RuleError(f"{where}: anchor does not compile: {exc}") from None
+        unsafe = check_redos(anchor)
+        if unsafe:
+            raise RuleError(f"{where}: anchor is not ReDoS-safe: {unsafe}")
 
     keywords = _str_list(raw["keywords"], where, "keywords")
     for kw in keywords:
