@@ -476,3 +476,20 @@ def test_escaped_key_value_context_for_nested_env(eng):
     line, col = pos(text, tok)
     assert [(f.start_line, f.start_column, f.rule_id, f.location) for f in got] == [
         (line, col, "generic-bearer-token", "mcpServers.notion.env.OPENAPI_MCP_HEADERS")]
+
+
+@pytest.mark.parametrize("name,text", [
+    ("escaped-quotes-unterminated", '"\\' * 100000),
+    ("backslash-newline", '"abc\\\n' * 50000),
+    ("truncated-escaped-json", '{"arguments": "{\\"a\\": \\"' + 'x\\", \\"b\\": \\"' * 40000),
+    ("deep-nesting", "[" * 100000 + "]" * 100000),
+    ("many-quotes", '"' * 200000),
+    ("escaped-keys", '{"a\\n": "b\\n",' * 20000),
+])
+def test_adversarial_input_stays_linear(name, text):
+    d = read_document("x.json", text.encode())
+    t0 = time.perf_counter()
+    list(JsonDecoder().fragments(d))
+    JsonDecoder().locate(d, len(text) // 2)
+    list(iter_strings(text))
+    assert time.perf_counter() - t0 < 5, name

@@ -24,18 +24,26 @@ fragment per document, lines of decoded text that flat text would miss:
   :data:`MAX_DEPTH` levels, with composed offset maps so a key escaped twice is
   reported at its true on-disk line and column.
 
-Every segment's location is the JSON path of the on-disk string literal
-(``mcpServers.notion.env.OPENAPI_MCP_HEADERS``,
-``messages[2].tool_calls[0].function.arguments``); :meth:`JsonDecoder.locate`
-gives the same path for raw hits.  Known limit: a key split across two
-streaming deltas (SSE ``delta.content`` / ``partial_json`` chunks) is not
-reassembled.
+The location of a finding is the JSON path of the on-disk string literal that
+holds it (``mcpServers.notion.env.OPENAPI_MCP_HEADERS``,
+``messages[2].tool_calls[0].function.arguments``), for raw hits
+(:meth:`JsonDecoder.locate`) and decoded ones alike.
+
+Speed: fragments are built by regexes that skip everything except string
+literals holding an escape (and name/value or flag pairs), so Python work is
+proportional to the escaped strings, not to the tokens; the structural walk
+that yields JSON paths (:func:`~keyscan.decoders.jsonscan.scan_literals`) runs
+only when a location is asked for, i.e. when something matched.  Broken or
+truncated input never raises and stays linear (a broken string is skipped to
+the end of its line; paths stop growing past 256 nesting levels).
+
+Known limit: a key split across two streaming deltas (SSE ``delta.content`` /
+``partial_json`` chunks) is not reassembled.
 """
 
 from __future__ import annotations
 
 import bisect
-import gc
 import re
 from typing import Iterable, Optional
 
@@ -49,11 +57,28 @@ SUFFIXES = frozenset({
     ".webmanifest", ".jsonld", ".sse",
 })
 EXCLUDED = frozenset({".ipynb"})
-_FLAG = re.compile(r"--?[A-Za-z][\w.-]*$")
-_PAIR_NAMES = frozenset({"name", "key"})
-_PAIR_VALUES = frozenset({"value", "stringValue"})
 _SSE_START = (b"data:", b"event:", b"id:", b":")
 _BOM = b"\xef\xbb\xbf"
+
+_STR = r'"[^"\\\n]*+(?:\\.[^"\\\n]*+)*+"'  # a whole string literal (may hold escapes)
+# Skip everything but string literals that hold an escape, in one C-level match:
+# text outside strings, plain strings, and broken strings (up to the end of the
+# line; JSON strings never span lines, so a broken quote resyncs there).
+_ESCAPED = re.compile(
+    r'(?:[^"]++|"[^"\\\n]*+"|"[^"\\\n]*+(?:\\.[^"\\\n]*+)*+\\?(?=\n|\Z))*+'
+    r'("[^"\\\n]*+(?:\\.[^"\\\n]*+)++")?'
+)
+# bounded: on broken input a failed attempt must not scan to the end of a long line
+_STR_B = r'"(?:[^"\\\n]|\\.){0,4096}+"'
+_VALUE_AFTER_KEY = re.compile(r"[ \t\r\n]*:[ \t\r\n]*(" + _STR_B + ")")
+# sibling name/value members: HAR headers, OTLP attributes
+_PAIR = re.compile(
+    r'"(?:name|key)"\s*:\s*(' + _STR_B + r')\s*,\s*"value"\s*:\s*(?:\{\s*"stringValue"\s*:\s*)?('
+    + _STR_B + ")")
+# a split command-line flag: ["--api-key", "sk-..."] (the value is not consumed:
+# it may be the next flag)
+_FLAG_PAIR = re.compile(r'"(--?[A-Za-z][\w.-]{0,64})"\s*,\s*(?=(' + _STR_B + r')(?!\s*:))')
+_WS = " \t\r\n"
 
 
 class JsonDecoder:
@@ -86,56 +111,73 @@ class JsonDecoder:
     def fragments(self, doc: Document) -> Iterable[Fragment]:
         try:
             text = doc.text
-            if "\\" not in text and '"-' not in text and '"value"' not in text \
-                    and '"stringValue"' not in text:
+            if "\\" not in text and '"-' not in text and '"value"' not in text:
                 return []
-            lits = self._literals(doc)
             out = _Builder()
-            enabled = gc.isenabled()
-            gc.disable()  # many small objects, no garbage: skip collector passes
-            try:
-                _emit(out, text, lits, None, 0)
-            finally:
-                if enabled:
-                    gc.enable()
+            _emit(out, text, None, 0)
             if not out.parts:
                 return []
-            return [Fragment("".join(out.parts), self.name, out.segments)]
+            index = (self._lits, self._starts) if self._doc is doc else None
+            return [_JsonFragment("".join(out.parts), self.name, out.segments, doc, index)]
         except Exception:  # never raise on malformed input
             return []
         finally:
             # The pipeline asks locate() for raw hits before fragments(); the
-            # index is not needed afterwards, so do not keep it alive.
+            # index is not needed afterwards, so do not keep it alive here.
             self._forget()
 
     def locate(self, doc: Document, offset: int) -> Optional[str]:
         try:
-            lits = self._literals(doc)
-            k = bisect.bisect_right(self._starts, offset) - 1
-            if k >= 0:
-                s, e, path = lits[k][:3]
-                if s <= offset < e and path:
-                    return path_str(path)
-            return None
+            if self._doc is not doc:
+                self._lits, self._starts = _index(doc.text)
+                self._doc = doc
+            return _path_at(self._lits, self._starts, offset)
         except Exception:
             return None
 
-    # -- helpers ------------------------------------------------------------
     def _forget(self) -> None:
         self._doc = None
         self._lits = []
         self._starts = []
 
-    def _literals(self, doc: Document) -> list[tuple]:
-        """The document's string literals, computed once per document."""
-        if self._doc is not doc:
-            try:
-                self._lits = scan_literals(doc.text)
-            except Exception:
-                self._lits = []
-            self._starts = [t[0] for t in self._lits]
-            self._doc = doc
-        return self._lits
+
+def _index(text: str) -> tuple[list[tuple], list[int]]:
+    try:
+        lits = scan_literals(text)
+    except Exception:
+        lits = []
+    return lits, [t[0] for t in lits]
+
+
+def _path_at(lits: list[tuple], starts: list[int], offset: int) -> Optional[str]:
+    """JSON path of the on-disk string literal whose content holds ``offset``."""
+    k = bisect.bisect_right(starts, offset) - 1
+    if k >= 0:
+        s, e, path = lits[k][:3]
+        if s <= offset < e and path:
+            return path_str(path)
+    return None
+
+
+class _JsonFragment(Fragment):
+    """A fragment whose locations (JSON paths) are computed only when asked,
+    i.e. only when a rule matched in the decoded text: most documents never
+    pay for the full structural walk."""
+
+    def __init__(self, text: str, decoder: str, segments: list[Segment], doc: Document,
+                 index: Optional[tuple[list[tuple], list[int]]]):
+        super().__init__(text, decoder, segments)
+        self._doc = doc
+        self._index = index
+
+    def location_at(self, i: int) -> Optional[str]:
+        try:
+            if self._index is None:
+                self._index = _index(self._doc.text)
+            lits, starts = self._index
+            return _path_at(lits, starts, self.to_doc(i))
+        except Exception:
+            return None
 
 
 class _Builder:
@@ -146,9 +188,9 @@ class _Builder:
         self.segments: list[Segment] = []
         self.pos = 0
 
-    def add(self, s: JsonString, outer: Optional[OffsetMap], loc: str) -> None:
+    def add(self, s: JsonString, outer: Optional[OffsetMap]) -> None:
         value = s.value
-        self.segments.extend(s.segments(self.pos, loc, outer))
+        self.segments.extend(s.segments(self.pos, None, outer))
         self.parts.append(value)
         self.pos += len(value)
 
@@ -157,79 +199,89 @@ class _Builder:
         self.pos += len(text)
 
     def line(self, first: JsonString, joiner: str, second: JsonString,
-             outer: Optional[OffsetMap], loc: str) -> None:
-        self.add(first, outer, loc)
+             outer: Optional[OffsetMap]) -> None:
+        self.add(first, outer)
         self.sep(joiner)
-        self.add(second, outer, loc)
+        self.add(second, outer)
         self.sep("\n")
 
 
-def _emit(out: _Builder, text: str, lits: list[tuple], outer: Optional[OffsetMap],
-          depth: int, loc: Optional[str] = None) -> None:
+def _lit(text: str, start: int, end: int) -> JsonString:
+    """The literal whose quotes are at ``start`` and ``end - 1``."""
+    return JsonString(text, 0, start + 1, end - 1, (), False, None, 0)
+
+
+def _key_before(text: str, quote: int) -> Optional[JsonString]:
+    """The object key literal right before the value whose opening quote is at
+    ``quote`` (``"key" : "value"``), or None."""
+    j = quote - 1
+    while j >= 0 and text[j] in _WS:
+        j -= 1
+    if j < 0 or text[j] != ":":
+        return None
+    j -= 1
+    while j >= 0 and text[j] in _WS:
+        j -= 1
+    if j < 1 or text[j] != '"':
+        return None
+    end = j
+    lo = max(0, end - 512)
+    k = text.rfind('"', lo, end)
+    while k > 0 and text[k - 1] == "\\":
+        n = 1
+        while k - n - 1 >= 0 and text[k - n - 1] == "\\":
+            n += 1
+        if n % 2 == 0:
+            break  # an escaped backslash before the quote: the quote is real
+        k = text.rfind('"', lo, k)
+    if k < 0 or "\n" in text[k:end]:
+        return None
+    return JsonString(text, 0, k + 1, end, (), True, None, 0)
+
+
+def _emit(out: _Builder, text: str, outer: Optional[OffsetMap], depth: int) -> None:
     """Add the lines for one (possibly nested) JSON text to ``out``.
 
-    ``lits`` are ``text``'s literals (:func:`scan_literals`); ``outer`` maps
-    offsets of ``text`` to document offsets (None at the top level); ``loc`` is
-    the on-disk string's path for nested texts.
+    ``outer`` maps offsets of ``text`` to document offsets (None at the top
+    level).  Python work is done only per string literal that holds an escape
+    and per name/value or flag pair; everything else is skipped by regexes.
     """
-    names: dict[tuple, int] = {}
-    prev_flag = -1
-    where: dict[tuple, str] = {}
-
-    def loc_of(path: tuple) -> str:
-        if loc is not None:
-            return loc
-        p = where.get(path)
-        if p is None:
-            p = where[path] = path_str(path)
-        return p
-
-    def make(i: int) -> JsonString:
-        s, e, path, is_key, _kp, di, esc = lits[i]
-        return JsonString(text, 0, s, e, path, is_key, None, di, esc)
-
-    for i, (s, e, path, is_key, kp, _di, esc) in enumerate(lits):
-        if is_key:
+    skip_to = -1
+    for m in _ESCAPED.finditer(text):
+        qs, qe = m.span(1)
+        if qs < 0 or qs < skip_to:
             continue
-        js: Optional[JsonString] = None
-        if esc or (kp >= 0 and lits[kp][6]):
-            js = make(i)
-            here = loc_of(path)
-            if kp >= 0:
-                out.line(make(kp), ": ", js, outer, here)
+        lit = _lit(text, qs, qe)
+        after = _VALUE_AFTER_KEY.match(text, qe)
+        if after is not None:  # an escaped key: emit it with its value
+            vs, ve = after.span(1)
+            value = _lit(text, vs, ve)
+            out.line(lit, ": ", value, outer)
+            skip_to = ve
+        else:
+            value = lit
+            key = _key_before(text, qs)
+            if key is not None:
+                out.line(key, ": ", value, outer)
             else:
-                out.add(js, outer, here)
+                out.add(value, outer)
                 out.sep("\n")
-        if kp >= 0:
-            # sibling name/value pairs (HAR headers, OTLP attributes)
-            kname = path[-1]
-            if kname in _PAIR_NAMES:
-                names[path[:-1]] = i
-            elif kname in _PAIR_VALUES and e > s:
-                n = names.get(path[:-1], -1)
-                if n < 0 and len(path) >= 2:
-                    n = names.get(path[:-2], -1)
-                if n >= 0 and lits[n][1] > lits[n][0]:
-                    here = loc_of(path)
-                    out.line(make(n), ": ", js or make(i), outer, here)
-        elif path and type(path[-1]) is int:
-            # split flags: ["--api-key", "sk-..."]
-            if prev_flag >= 0 and e > s:
-                pp = lits[prev_flag][2]
-                if pp[:-1] == path[:-1] and pp[-1] + 1 == path[-1]:
-                    here = loc_of(path)
-                    out.line(make(prev_flag), " ", js or make(i), outer, here)
-            prev_flag = i if text.startswith("-", s) and _FLAG.match(text, s, e) else -1
-        # JSON inside a string: decode one level deeper
-        if esc and depth + 1 < MAX_DEPTH:
-            js = js or make(i)
-            value = js.value
-            if looks_like_json(value):
-                inner = scan_literals(value)
-                if inner:
-                    m = js.offset_map()
-                    _emit(out, value, inner, m if outer is None else m.compose(outer),
-                          depth + 1, loc_of(path))
+        if value.has_escapes and depth + 1 < MAX_DEPTH:
+            decoded = value.value
+            if looks_like_json(decoded):  # JSON inside a string: one level deeper
+                vm = value.offset_map()
+                _emit(out, decoded, vm if outer is None else vm.compose(outer), depth + 1)
+    if '"value"' in text:
+        for m in _PAIR.finditer(text):
+            (ns, ne), (vs, ve) = m.span(1), m.span(2)
+            if ne - ns > 2 and ve - vs > 2:
+                out.line(_lit(text, ns, ne), ": ", _lit(text, vs, ve), outer)
+    if '"-' in text:
+        for m in _FLAG_PAIR.finditer(text):
+            (fs, fe), (vs, ve) = m.span(1), m.span(2)
+            if ve - vs > 2:
+                out.line(JsonString(text, 0, fs, fe, (), False, None, 0), " ",
+                         _lit(text, vs, ve), outer)
 
 
 JSON_DECODER = JsonDecoder()

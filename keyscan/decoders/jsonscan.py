@@ -61,15 +61,16 @@ from .interface import Segment
 
 PathItem = Union[str, int]
 
-# A whole string literal (no raw newline inside) with the colon that makes it
-# a key, a structural character, a comment, or a lone quote (a broken /
-# unterminated string).
+# Tokens: a whole string literal (no raw newline inside), together with the
+# structural character before it (fewer tokens) and the colon that makes it a
+# key; a structural character; a comment; a broken string (to the end of its
+# line: skipping it whole keeps the scan linear on truncated escaped JSON).
 _TOKEN = re.compile(
-    r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"(?:[ \t]*:)?'
+    r'(?:[,{\[]\s*)?"[^"\\\n]*(?:\\.[^"\\\n]*)*"(?:[ \t]*:)?'
     r"|[{}\[\],:]"
     r"|//[^\n]*"
     r"|/\*[^*]*(?:\*(?!/)[^*]*)*(?:\*/)?"
-    r'|"'
+    r'|("[^\n]*)'  # unterminated: the string regex failed, so skip the rest of the line
 )
 _ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})(?:\\u([dD][c-fC-F][0-9a-fA-F]{2}))?|(.)|$)", re.S)
 _SIMPLE = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
@@ -244,6 +245,7 @@ def path_str(path: tuple) -> str:
     return "".join(out)
 
 
+MAX_NESTING = 256  # paths stop growing below this depth
 _OBJ = 0
 _ARR = 1
 _NONE = -1
@@ -285,85 +287,96 @@ def _scan_literals(text: str) -> list[tuple]:
         tok = m.group()
         c = tok[0]
         if c == '"':
-            if len(tok) == 1:
+            if m.lastindex:
                 broken = True  # unterminated string: the rest of the line is noise
                 continue
             s = m.start() + 1
-            colon = tok[-1] == ":"
-            if colon:
-                tok = tok[:tok.rindex('"') + 1]
-            e = s + len(tok) - 2
-            esc = "\\" in tok
-            if cur == _OBJ:
-                if expect_key or colon:
-                    if esc:
-                        member = prefix + (JsonString(text, 0, s, e, (), True, None, 0).value,)
-                    else:
-                        member = prefix + (tok[1:-1],)
-                    key_pos = len(out)
-                    append((s, e, member, True, -1, doc_index, esc))
-                    expect_key = False
-                    value_ok = colon
-                else:
-                    append((s, e, member if member is not None else prefix + ("",), False,
-                            key_pos, doc_index, esc))
-                    key_pos = -1
-                    value_ok = False
-            elif cur == _ARR:
-                append((s, e, prefix + (idx,), False, -1, doc_index, esc))
-                value_ok = False
-            else:  # a bare top-level string
-                doc_index += 1
-                append((s, e, (), False, -1, doc_index, esc))
-        elif c == ",":
-            if cur == _ARR:
-                idx += 1
-            elif cur == _OBJ:
-                expect_key = True
-                member = None
-            key_pos = -1
-            value_ok = True
-        elif c == ":":
-            value_ok = True
-        elif c == "{" or c == "[":
-            if cur != _NONE and (broken or not value_ok):
-                st = m.start()
-                if st and text[st - 1] == "\n":
-                    # a new document at the start of a line (JSONL after a broken line)
-                    stack.clear()
-                    cur = _NONE
-                    prefix = ()
+        else:
+            if c == ",":
+                if cur == _ARR:
+                    idx += 1
+                elif cur == _OBJ:
+                    expect_key = True
                     member = None
-            broken = False
-            if cur == _OBJ:
-                path = member if member is not None else prefix + ("",)
-            elif cur == _ARR:
-                path = prefix + (idx,)
+                key_pos = -1
+                value_ok = True
+            elif c == "{" or c == "[":
+                if cur != _NONE and (broken or not value_ok):
+                    st = m.start()
+                    if st and text[st - 1] == "\n":
+                        # a new document at the start of a line (JSONL after a broken line)
+                        stack.clear()
+                        cur = _NONE
+                        prefix = ()
+                        member = None
+                broken = False
+                if len(stack) >= MAX_NESTING:
+                    path = prefix  # absurdly deep: stop growing paths (memory stays linear)
+                elif cur == _OBJ:
+                    path = member if member is not None else prefix + ("",)
+                elif cur == _ARR:
+                    path = prefix + (idx,)
+                else:
+                    doc_index += 1
+                    path = ()
+                kind = _OBJ if c == "{" else _ARR
+                stack.append((kind, cur, prefix, idx, member))
+                cur = kind
+                prefix = path
+                idx = 0
+                member = None
+                expect_key = kind == _OBJ
+                key_pos = -1
+                value_ok = True
+            elif c == "}" or c == "]":
+                want = _OBJ if c == "}" else _ARR
+                # close the matching container (tolerates a missing close)
+                j = len(stack) - 1
+                while j >= 0 and stack[j][0] != want:
+                    j -= 1
+                if j >= 0:
+                    _, cur, prefix, idx, member = stack[j]
+                    del stack[j:]
+                expect_key = False
+                key_pos = -1
+                value_ok = False
+                continue
+            elif c == ":":
+                value_ok = True
+                continue
             else:
-                doc_index += 1
-                path = ()
-            kind = _OBJ if c == "{" else _ARR
-            stack.append((kind, cur, prefix, idx, member))
-            cur = kind
-            prefix = path
-            idx = 0
-            member = None
-            expect_key = kind == _OBJ
-            key_pos = -1
-            value_ok = True
-        elif c == "}" or c == "]":
-            want = _OBJ if c == "}" else _ARR
-            # close the matching container (tolerates a missing close)
-            j = len(stack) - 1
-            while j >= 0 and stack[j][0] != want:
-                j -= 1
-            if j >= 0:
-                _, cur, prefix, idx, member = stack[j]
-                del stack[j:]
-            expect_key = False
-            key_pos = -1
+                continue  # a comment
+            if len(tok) == 1:
+                continue
+            q = tok.index('"')  # a string follows the , { or [
+            s = m.start() + q + 1
+            tok = tok[q:]
+        colon = tok[-1] == ":"
+        if colon:
+            tok = tok[:tok.rindex('"') + 1]
+        e = s + len(tok) - 2
+        esc = "\\" in tok
+        if cur == _OBJ:
+            if expect_key or colon:
+                if esc:
+                    member = prefix + (JsonString(text, 0, s, e, (), True, None, 0).value,)
+                else:
+                    member = prefix + (tok[1:-1],)
+                key_pos = len(out)
+                append((s, e, member, True, -1, doc_index, esc))
+                expect_key = False
+                value_ok = colon
+            else:
+                append((s, e, member if member is not None else prefix + ("",), False,
+                        key_pos, doc_index, esc))
+                key_pos = -1
+                value_ok = False
+        elif cur == _ARR:
+            append((s, e, prefix + (idx,), False, -1, doc_index, esc))
             value_ok = False
-        # comments are skipped
+        else:  # a bare top-level string
+            doc_index += 1
+            append((s, e, (), False, -1, doc_index, esc))
     return out
 
 
