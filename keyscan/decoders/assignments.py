@@ -21,7 +21,8 @@ from typing import Iterable, Optional
 from ..documents import Document
 from .interface import Fragment, Segment
 
-_GATE = re.compile(rb"getenv|setenv|environ|Setenv|ENV\.fetch|process\.env|value[\"']?\s*:", re.I)
+# Literal gates (plain substring tests are far cheaper than a regex over the file).
+_CALL_WORDS = (b"getenv", b"setenv", b"putenv", b"Setenv", b"environ", b"ENV.fetch", b"env.get")
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_.-]{1,80}"
 _VALUE = r"[^\"'\\\r\n]{6,400}"
@@ -35,7 +36,7 @@ _PATTERNS = (
     re.compile(r"process\.env\.(?P<name>" + _NAME + r")\s*(?:\|\||\?\?)\s*[\"'`](?P<value>" + _VALUE + r")[\"'`]"),
     # YAML env lists: "- name: X" then "value: Y" on the next line
     re.compile(
-        r"(?m)^[ \t]*-?[ \t]*name:[ \t]*[\"']?(?P<name>" + _NAME + r")[\"']?[ \t]*\r?\n"
+        r"(?m)name:[ \t]*[\"']?(?P<name>" + _NAME + r")[\"']?[ \t]*\r?\n"
         r"[ \t]*value:[ \t]*[\"']?(?P<value>[^\"'\s#][^\"'\r\n#]{5,400}?)[\"']?[ \t]*(?:#.*)?$"
     ),
     # JSON env lists: {"name": "X", "value": "Y"}
@@ -49,7 +50,21 @@ class AssignmentDecoder:
     name = "assignments"
 
     def wants(self, doc: Document) -> bool:
-        return bool(_GATE.search(doc.data))
+        return bool(self._patterns(doc.data))
+
+    @staticmethod
+    def _patterns(data: bytes) -> list:
+        """The patterns worth running on this content (by cheap substring tests)."""
+        out = []
+        if any(w in data for w in _CALL_WORDS):
+            out.append(_PATTERNS[0])
+        if b"process.env." in data:
+            out.append(_PATTERNS[1])
+        if b"value:" in data:
+            out.append(_PATTERNS[2])
+        if b'"value"' in data:
+            out.append(_PATTERNS[3])
+        return out
 
     def locate(self, doc: Document, offset: int) -> Optional[str]:
         return None
@@ -60,7 +75,7 @@ class AssignmentDecoder:
             parts: list[str] = []
             segments: list[Segment] = []
             flen = 0
-            for pattern in _PATTERNS:
+            for pattern in self._patterns(doc.data):
                 for m in pattern.finditer(text):
                     name, value = m.group("name"), m.group("value").rstrip()
                     ns, vs = m.start("name"), m.start("value")
