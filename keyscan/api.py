@@ -101,9 +101,17 @@ def scan_items(engine: Engine, items: Iterable[SourceItem]):
         if sniff_binary(raw[:8192]):
             skipped.append(SkippedFile(item.path, "binary"))
             continue
+        try:
+            found = scan_bytes(engine, item.path, raw, item.properties)
+        except (KeyboardInterrupt, MemoryError):
+            raise
+        except Exception as exc:  # one bad file never aborts the scan
+            # Only the exception type: its text could quote the file's content.
+            skipped.append(SkippedFile(item.path, f"internal error ({type(exc).__name__})"))
+            continue
         nfiles += 1
         nbytes += len(raw)
-        findings.extend(scan_bytes(engine, item.path, raw, item.properties))
+        findings.extend(found)
     return findings, skipped, nbytes, nfiles
 
 

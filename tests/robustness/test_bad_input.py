@@ -135,3 +135,23 @@ def test_ctrl_c_exits_130_promptly_without_a_report_or_workers(tmp_path):
     time.sleep(0.5)
     alive = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True).stdout.split()
     assert alive == []
+
+
+def test_an_internal_error_in_one_file_skips_that_file_only(tmp_path, monkeypatch):
+    from keyscan import pipeline
+
+    (tmp_path / "bad.json").write_text('{"k": "' + TOKEN + '"}\n')
+    (tmp_path / "good.env").write_text(f"T={TOKEN}\n")
+    real = pipeline.scan_document
+
+    def boom(doc, engine):
+        if doc.path.endswith("bad.json"):
+            raise ValueError("content: " + doc.text)
+        return real(doc, engine)
+
+    monkeypatch.setattr("keyscan.api.scan_document", boom)
+    result = _scan(tmp_path, jobs=1)
+    assert [os.path.basename(f.path) for f in result.findings] == ["good.env"]
+    assert [(os.path.basename(s.path), s.reason) for s in result.skipped] == [
+        ("bad.json", "internal error (ValueError)")]
+    assert TOKEN not in repr(result.skipped)
