@@ -14,51 +14,28 @@ from keyscan.api import scan_bytes
 from keyscan.decoders.cilog import DECODER as CILOG
 from keyscan.documents import read_document
 
+from labelled import assert_decoys_quiet, assert_exact, assert_planted_rules_exist
+
 ROOT = Path(__file__).resolve().parent.parent
 CARRIER = ROOT / "fixtures" / "ci-logs"
 LABELS = yaml.safe_load((CARRIER / "labels.yml").read_text())["labels"]
 FILES = sorted({e["file"] for e in LABELS})
 
 
-def _scan(engine, rel: str):
-    path = CARRIER / rel
-    return scan_bytes(engine, f"fixtures/ci-logs/{rel}", path.read_bytes())
-
-
-def _loaded(engine) -> set[str]:
-    return {r.id for r in engine.rules}
-
-
-def require_rule(engine, rule_id: str) -> None:
-    if rule_id not in _loaded(engine):
-        pytest.skip(f"rule {rule_id} is not loaded (yet)")
 
 
 @pytest.mark.parametrize("rel", FILES)
 def test_fixture_findings_are_exact(engine, rel):
-    loaded = _loaded(engine)
-    expected = {(e["line"], e["column"], e["rule"], e.get("location"))
-                for e in LABELS if e["file"] == rel and not e.get("negative")}
-    missing_rules = {r for _, _, r, _ in expected if r not in loaded}
-    expected = {x for x in expected if x[2] in loaded}
-    got = {(f.start_line, f.start_column, f.rule_id, f.location) for f in _scan(engine, rel)
-           if f.rule_id in loaded}
-    # findings of rules not loaded yet are skipped, never failed
-    got = {g for g in got if g[2] not in missing_rules}
-    assert got == expected
+    assert_exact(engine, CARRIER, LABELS, rel)
 
 
 @pytest.mark.parametrize("rel", FILES)
 def test_decoys_give_nothing(engine, rel):
-    decoy_lines = {e["line"] for e in LABELS if e["file"] == rel and e.get("negative")}
-    hits = [(f.start_line, f.rule_id) for f in _scan(engine, rel) if f.start_line in decoy_lines]
-    assert hits == []
+    assert_decoys_quiet(engine, CARRIER, LABELS, rel)
 
 
 def test_every_planted_rule_exists(engine):
-    missing = sorted({e["rule"] for e in LABELS if not e.get("negative")} - _loaded(engine))
-    if missing:
-        pytest.skip(f"rules not loaded yet: {missing}")
+    assert_planted_rules_exist(engine, LABELS)
 
 
 # -- selection ---------------------------------------------------------------------

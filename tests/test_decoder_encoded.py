@@ -17,6 +17,8 @@ from keyscan.decoders.encoded import DECODER as ENCODED, MAX_B64
 from keyscan.detect.checks import base62
 from keyscan.documents import read_document
 
+from labelled import assert_decoys_quiet, assert_exact, assert_planted_rules_exist
+
 ROOT = Path(__file__).resolve().parent.parent
 CARRIER = ROOT / "fixtures" / "encoded"
 LABELS = yaml.safe_load((CARRIER / "labels.yml").read_text())["labels"]
@@ -30,34 +32,20 @@ def b64(s: str) -> str:
     return base64.b64encode(s.encode()).decode()
 
 
-def _scan(engine, rel: str):
-    return scan_bytes(engine, f"fixtures/encoded/{rel}", (CARRIER / rel).read_bytes())
-
-
-def _loaded(engine) -> set[str]:
-    return {r.id for r in engine.rules}
 
 
 @pytest.mark.parametrize("rel", FILES)
 def test_fixture_findings_are_exact(engine, rel):
-    loaded = _loaded(engine)
-    expected = {(e["line"], e["column"], e["rule"], e.get("location"))
-                for e in LABELS if e["file"] == rel and not e.get("negative") and e["rule"] in loaded}
-    got = {(f.start_line, f.start_column, f.rule_id, f.location) for f in _scan(engine, rel)}
-    assert got == expected
+    assert_exact(engine, CARRIER, LABELS, rel)
 
 
 @pytest.mark.parametrize("rel", FILES)
 def test_decoys_give_nothing(engine, rel):
-    decoy_lines = {e["line"] for e in LABELS if e["file"] == rel and e.get("negative")}
-    hits = [(f.start_line, f.rule_id) for f in _scan(engine, rel) if f.start_line in decoy_lines]
-    assert hits == []
+    assert_decoys_quiet(engine, CARRIER, LABELS, rel)
 
 
 def test_every_planted_rule_exists(engine):
-    missing = sorted({e["rule"] for e in LABELS if not e.get("negative")} - _loaded(engine))
-    if missing:
-        pytest.skip(f"rules not loaded yet: {missing}")
+    assert_planted_rules_exist(engine, LABELS)
 
 
 def _frags(text: str, path: str = "x.txt"):

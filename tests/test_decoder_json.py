@@ -68,7 +68,7 @@ def need(eng, *rules):
     ids = {r.id for r in eng.rules}
     missing = [r for r in rules if r not in ids]
     if missing:
-        pytest.skip(f"rule(s) not loaded yet: {missing}")
+        pytest.fail(f"rule(s) missing: {missing}")
 
 
 def scan(eng, name: str, text: str):

@@ -16,6 +16,8 @@ from keyscan.decoders.notebook import DECODER as NOTEBOOK
 from keyscan.detect.checks import base62
 from keyscan.documents import read_document
 
+from labelled import assert_decoys_quiet, assert_exact, assert_planted_rules_exist
+
 ROOT = Path(__file__).resolve().parent.parent
 CARRIER = ROOT / "fixtures" / "notebooks"
 LABELS = yaml.safe_load((CARRIER / "labels.yml").read_text())["labels"]
@@ -38,34 +40,20 @@ def code(source, outputs=()):
             "outputs": list(outputs), "source": source}
 
 
-def _scan(engine, rel: str):
-    return scan_bytes(engine, f"fixtures/notebooks/{rel}", (CARRIER / rel).read_bytes())
-
-
-def _loaded(engine) -> set[str]:
-    return {r.id for r in engine.rules}
 
 
 @pytest.mark.parametrize("rel", FILES)
 def test_fixture_findings_are_exact(engine, rel):
-    loaded = _loaded(engine)
-    expected = {(e["line"], e["column"], e["rule"], e.get("location"))
-                for e in LABELS if e["file"] == rel and not e.get("negative") and e["rule"] in loaded}
-    got = {(f.start_line, f.start_column, f.rule_id, f.location) for f in _scan(engine, rel)}
-    assert got == expected
+    assert_exact(engine, CARRIER, LABELS, rel)
 
 
 @pytest.mark.parametrize("rel", FILES)
 def test_decoys_give_nothing(engine, rel):
-    decoy_lines = {e["line"] for e in LABELS if e["file"] == rel and e.get("negative")}
-    hits = [(f.start_line, f.rule_id) for f in _scan(engine, rel) if f.start_line in decoy_lines]
-    assert hits == []
+    assert_decoys_quiet(engine, CARRIER, LABELS, rel)
 
 
 def test_every_planted_rule_exists(engine):
-    missing = sorted({e["rule"] for e in LABELS if not e.get("negative")} - _loaded(engine))
-    if missing:
-        pytest.skip(f"rules not loaded yet: {missing}")
+    assert_planted_rules_exist(engine, LABELS)
 
 
 def test_fixtures_are_written_as_nbformat_writes_them():
@@ -85,8 +73,6 @@ def test_key_split_over_two_source_lines_is_one_finding_at_the_first(engine):
 
 
 def test_pem_split_over_source_lines_is_one_finding(engine):
-    if "private-key-pem" not in _loaded(engine):
-        pytest.skip("rule private-key-pem is not loaded (yet)")
     body = ["MIIEowIBAAKCAQEAw1Zq8Lp3Vx2Rk9Tn4Hd6Fg0Jc7Bm5Ys1Qa8We2Ut4Io6Pl9Kj3\n"] * 6
     src = ["key = \"\"\"-----BEGIN RSA PRIVATE KEY-----\n", *body, "-----END RSA PRIVATE KEY-----\"\"\"\n"]
     text = nbdump(nb(code(src)))
