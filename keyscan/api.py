@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Iterable, Optional
 
 from . import cache
@@ -30,7 +31,7 @@ def build_engine(options: ScanOptions) -> Engine:
     """Load the rules and compile the prefilter, from the on-disk cache when possible."""
     if options.engine not in ("auto", "hyperscan", "python"):
         raise UsageError(f"unknown engine {options.engine!r} (auto, hyperscan, python)")
-    dirs = [builtin_rules_dir(), *map(_as_path, options.extra_rule_dirs)]
+    dirs = [builtin_rules_dir(), *map(Path, options.extra_rule_dirs)]
     files = rule_files(dirs)
     extra = "\x00".join(sorted(options.disabled_rules)) + \
         f"\x00entropy={options.entropy}\x00min={options.generic_min_entropy}"
@@ -49,12 +50,6 @@ def build_engine(options: ScanOptions) -> Engine:
     if options.use_cache:
         cache.store(key, engine)
     return engine
-
-
-def _as_path(p: str):
-    from pathlib import Path
-
-    return Path(p)
 
 
 def scan_bytes(engine: Engine, path: str, raw: bytes,

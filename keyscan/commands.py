@@ -310,6 +310,20 @@ def rules_check_cmd(
     raise typer.Exit(1 if problems else 0)
 
 
+def _default_baseline(path: str) -> str:
+    from .baseline import DEFAULT_NAME
+
+    return os.path.join(path if os.path.isdir(path) else ".", DEFAULT_NAME)
+
+
+def _scan_for_baseline(path: str, config: Optional[str], no_progress: bool):
+    """Scan ``path`` with its configuration but without any baseline applied."""
+    from dataclasses import replace
+
+    options = replace(_scan_options(_config(config, path), [path]), baseline=None)
+    return _run_scan(options, progress=not no_progress)
+
+
 @guarded
 def baseline_create_cmd(
     path: str = typer.Argument(".", help="Directory to scan."),
@@ -318,14 +332,10 @@ def baseline_create_cmd(
     config: Optional[str] = typer.Option(None, "--config", help="Configuration file."),
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
 ) -> None:
-    from dataclasses import replace
-
     from . import baseline as bl
 
-    cfg = _config(config, path)
-    options = replace(_scan_options(cfg, [path]), baseline=None)
-    result = _run_scan(options, progress=not no_progress)
-    target = output or os.path.join(path if os.path.isdir(path) else ".", bl.DEFAULT_NAME)
+    target = output or _default_baseline(path)
+    result = _scan_for_baseline(path, config, no_progress)
     bl.write(target, bl.entries_for(result.findings))
     typer.echo(f"wrote {target}: {len({f.fingerprint for f in result.findings})} entries", err=True)
 
@@ -338,15 +348,11 @@ def baseline_update_cmd(
     config: Optional[str] = typer.Option(None, "--config", help="Configuration file."),
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
 ) -> None:
-    from dataclasses import replace
-
     from . import baseline as bl
 
-    target = baseline_file or os.path.join(path if os.path.isdir(path) else ".", bl.DEFAULT_NAME)
+    target = baseline_file or _default_baseline(path)
     existing = bl.load(target)
-    cfg = _config(config, path)
-    options = replace(_scan_options(cfg, [path]), baseline=None)
-    result = _run_scan(options, progress=not no_progress)
+    result = _scan_for_baseline(path, config, no_progress)
     kept, removed = bl.prune(existing, result.findings)
     bl.write(target, kept)
     typer.echo(f"updated {target}: {len(kept)} entries kept, {removed} removed", err=True)
