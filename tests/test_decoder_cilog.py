@@ -65,15 +65,27 @@ def _cleaned(text: str, path: str = "job.log"):
     return doc, frags
 
 
-def test_cleaned_view_strips_prefixes_markers_and_ansi():
+def test_cleaned_view_strips_ansi_and_keeps_line_prefixes():
     text = ("\ufeff2024-05-30T14:30:00.1234567Z ##[group]Run make\n"
             "2024-05-30T14:30:00.2234567Z \x1b[36;1mmake deploy\x1b[0m\n"
             "2024-05-30T14:30:00.3234567Z ##[endgroup]\n"
             "2024-05-30T14:30:00.4234567Z ##[command]/usr/bin/git version\n"
-            "section_start:1717080000:step_script\r\x1b[0K\x1b[0K\x1b[36;1mExecuting\x1b[0;m\n")
+            "section_start:1717080000:step_script\r\x1b[0K\x1b[0K\x1b[36;1mExecuting\x1b[0;m\x1b]8;;https://x\x07\n")
     doc, frags = _cleaned(text)
     assert len(frags) == 1
-    assert frags[0].text == "Run make\nmake deploy\n\n/usr/bin/git version\nExecuting\n"
+    # no rule depends on where a line starts, so line prefixes are not removed
+    assert frags[0].text == ("\ufeff2024-05-30T14:30:00.1234567Z ##[group]Run make\n"
+                             "2024-05-30T14:30:00.2234567Z make deploy\n"
+                             "2024-05-30T14:30:00.3234567Z ##[endgroup]\n"
+                             "2024-05-30T14:30:00.4234567Z ##[command]/usr/bin/git version\n"
+                             "section_start:1717080000:step_script\rExecuting\n")
+
+
+def test_log_with_only_line_prefixes_needs_no_cleaned_view():
+    text = ("2024-05-30T14:30:00.1234567Z ##[group]Run make\n"
+            "2024-05-30T14:30:00.2234567Z make deploy\n"
+            "2024-05-30T14:30:00.3234567Z ##[endgroup]\n")
+    assert _cleaned(text)[1] == []
 
 
 def test_cleaned_view_maps_every_character_exactly():
@@ -90,7 +102,7 @@ def test_cleaned_view_maps_every_character_exactly():
     text = "\n".join(lines) + "\n"
     doc, frags = _cleaned(text)
     frag = frags[0]
-    assert "\x1b" not in frag.text and "section_start" not in frag.text
+    assert "\x1b" not in frag.text
     for i, ch in enumerate(frag.text):
         assert doc.text[frag.to_doc(i)] == ch, i
 
@@ -100,7 +112,8 @@ def test_gitlab_continuation_records_are_joined():
             "2024-05-30T14:30:00.000002Z 01O+ghijkl\n"
             "2024-05-30T14:30:00.000003Z 01E done\n")
     doc, frags = _cleaned(text)
-    assert frags[0].text == "export A=abcdefghijkl\ndone\n"
+    assert frags[0].text == ("2024-05-30T14:30:00.000001Z 01O export A=abcdefghijkl\n"
+                             "2024-05-30T14:30:00.000003Z 01E done\n")
     g = frags[0].text.index("ghijkl")
     assert doc.text[frags[0].to_doc(g):].startswith("ghijkl")
 

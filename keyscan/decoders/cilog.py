@@ -1,11 +1,12 @@
 """CI job logs: GitHub Actions, GitLab CI traces and plain logs with ANSI colours.
 
-The decoder produces one *cleaned* fragment per log: line timestamp prefixes
-(GitHub ``2024-05-30T14:30:00.1234567Z ``, GitLab ``...000000Z 00O ``),
-runner markers (``##[group]``, ``##[endgroup]``, ``##[command]``...), GitLab
-section markers (``section_start:<ts>:<name>\\r\\e[0K``) and ANSI escape codes
-are removed, and every kept character maps exactly back to the raw file (one
-segment per collapsible group/section, a mapping step after each removed run).
+The decoder produces one *cleaned* fragment per log: ANSI escape sequences
+(colours, erase-line, OSC hyperlinks, APC timestamps) are removed, and every
+kept character maps exactly back to the raw file (one segment per collapsible
+group/section, a mapping step after each removed run).  Line prefixes
+(GitHub ``2024-05-30T14:30:00.1234567Z ``, GitLab ``...000000Z 00O ``) and
+runner markers (``##[group]``, ``section_start:...``) are kept: no rule
+depends on where a line starts, so the raw scan already sees what follows them.
 
 GitLab timestamped traces split long lines into continuation records
 (``00O+``); the decoder joins them, so a token cut by the runner is whole again.
@@ -33,25 +34,22 @@ from typing import Iterable, Optional
 from ..documents import Document
 from .interface import Fragment, Segment
 
-_TS7 = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z"
 _TS6 = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z"
-_MARK = r"##\[(?:group|endgroup|command|error|warning|notice|debug|section|info)\]"
 
-# Everything the cleaned view drops. Every alternative is non-empty.
+# Everything the cleaned view drops: escape sequences, all starting with ESC
+# (a literal first character keeps the native search fast)...
 _NOISE = re.compile(
-    "|".join((
-        rf"\r?\n{_TS6} [0-9a-f]{{2}}[OE]\+",                   # GitLab continuation record
-        rf"(?m:^)\ufeff?{_TS7} ?(?:{_MARK})?",                 # GitHub Actions line prefix
-        rf"(?m:^)\ufeff?{_TS6} [0-9a-f]{{2}}[OE] (?:{_MARK})?",  # GitLab timestamped line
-        rf"(?m:^)\ufeff?{_MARK}",                              # markers without timestamp
-        r"section_(?:start|end):\d{1,12}:[^\r\n\x1b]{0,200}\r?(?:\x1b\[0?K)?",
-        r"\x1b\[[0-?]{0,32}[ -/]{0,4}[@-~]",                   # CSI (SGR colours, erase line)
-        r"\x1b\][^\x07\x1b\n]{0,512}(?:\x07|\x1b\\)",          # OSC (hyperlinks, titles)
-        r"\x1b_[^\x07\x1b\n]{0,512}(?:\x07|\x1b\\)",           # APC (Buildkite timestamps)
-        r"\x1b[()][0-9A-Za-z]|\x1b[=>78]",                     # charset selection, keypad modes
-        r"\A\ufeff",
-    ))
+    r"\x1b(?:"
+    r"\[[0-?]{0,32}[ -/]{0,4}[@-~]"          # CSI (SGR colours, erase line)
+    r"|\][^\x07\x1b\n]{0,512}(?:\x07|\x1b\\)"  # OSC (hyperlinks, titles)
+    r"|_[^\x07\x1b\n]{0,512}(?:\x07|\x1b\\)"   # APC (Buildkite timestamps)
+    r"|[()][0-9A-Za-z]|[=>78])"                # charset selection, keypad modes
 )
+# ... and, in GitLab traces that have them, continuation records (the newline,
+# timestamp and stream tag the runner puts where it cut a long line).
+_CONT = rf"\r?\n{_TS6} [0-9a-f]{{2}}[OE]\+"
+_NOISE_CONT = re.compile(f"{_CONT}|{_NOISE.pattern}")
+_CONT_SNIFF = re.compile(r"Z [0-9a-f]{2}[OE]\+")
 
 # Step boundaries for logical locations.
 _REGION = re.compile(
@@ -151,17 +149,28 @@ class CiLogDecoder:
         return out
 
     def _cleaned(self, doc: Document) -> Optional[Fragment]:
+        """The log with in-line noise removed: ANSI escape sequences (which
+        can sit against or inside a token) and GitLab continuation records
+        (which cut long lines).  Line prefixes (timestamps, ``##[group]``
+        markers) stay: no rule depends on where a line starts, so removing them
+        would change nothing the raw scan does not already see.  One native
+        regex substitution; the offset map is built only when a finding needs it.
+        """
         text = doc.text
-        cleaned = _NOISE.sub("", text)
+        noise = _NOISE_CONT if _CONT_SNIFF.search(text) else _NOISE
+        if noise is _NOISE and "\x1b" not in text:
+            return None
+        cleaned = noise.sub("", text)
         if len(cleaned) == len(text):
             return None  # nothing to remove: the raw scan sees the same text
-        return Fragment(cleaned, self.name, build=lambda: self._segments(doc, text))
+        return Fragment(cleaned, self.name, build=lambda: self._segments(doc, text, noise))
 
-    def _segments(self, doc: Document, text: str) -> list[Segment]:
-        """The exact map from the cleaned text back to the raw log (built on demand)."""
+    def _segments(self, doc: Document, text: str, noise: "re.Pattern[str]") -> list[Segment]:
+        """The exact map from the cleaned text back to the raw log: one segment
+        per region (group/section), holding a step after each removed run."""
         steps: list[tuple[int, int]] = []  # (fragment offset, document offset) per kept run
         pos = flen = 0
-        for m in _NOISE.finditer(text):
+        for m in noise.finditer(text):
             s, e = m.span()
             if s > pos:
                 steps.append((flen, pos))
@@ -174,7 +183,6 @@ class CiLogDecoder:
             return [Segment(0, 0, len(text))]
         starts, names = self._regions(doc)
         segments: list[Segment] = []
-        # One segment per region (group/section), holding the steps inside it.
         cur: list[tuple[int, int]] = []
         cur_region = bisect.bisect_right(starts, steps[0][1]) - 1
         for f, d in steps:
