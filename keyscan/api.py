@@ -15,6 +15,7 @@ from .documents.document import sniff_binary
 from . import baseline as _baseline
 from .errors import ScanError, UsageError
 from .models import Finding, ScanOptions, ScanResult, SkippedFile
+from .decoders.registry import decoder_triggers
 from .pipeline import scan_document
 from .ruleset import builtin_rules_dir, load_rules
 from .ruleset.loader import rule_files
@@ -33,8 +34,9 @@ def build_engine(options: ScanOptions) -> Engine:
         raise UsageError(f"unknown engine {options.engine!r} (auto, hyperscan, python)")
     dirs = [builtin_rules_dir(), *map(Path, options.extra_rule_dirs)]
     files = rule_files(dirs)
+    triggers = decoder_triggers()
     extra = "\x00".join(sorted(options.disabled_rules)) + \
-        f"\x00entropy={options.entropy}\x00min={options.generic_min_entropy}"
+        f"\x00entropy={options.entropy}\x00min={options.generic_min_entropy}\x00triggers={triggers!r}"
     key = cache.cache_key(files, options.engine, extra)
     if options.use_cache:
         cached = cache.load(key)
@@ -44,7 +46,7 @@ def build_engine(options: ScanOptions) -> Engine:
     if not options.entropy:
         rules = tuple(r for r in rules if not r.generic)
     try:
-        engine = Engine(rules, options.engine, generic_min_entropy=options.generic_min_entropy)
+        engine = Engine(rules, options.engine, triggers=triggers, generic_min_entropy=options.generic_min_entropy)
     except ImportError as exc:
         raise UsageError(f"engine {options.engine!r} is not available: {exc}") from None
     if options.use_cache:

@@ -25,8 +25,12 @@ def cache_dir() -> Path:
     return Path(xdg) / "keyscan" if xdg else Path.home() / ".cache" / "keyscan"
 
 
+FORMAT = 2
+"""Bumped whenever the pickled engine's layout changes."""
+
+
 def cache_key(files: list[Path], kind: str, extra: str = "") -> str:
-    h = hashlib.sha256(f"{__version__}\x00{kind}\x00{extra}".encode())
+    h = hashlib.sha256(f"{__version__}\x00{FORMAT}\x00{kind}\x00{extra}".encode())
     for f in files:
         try:
             st = f.stat()

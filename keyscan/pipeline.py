@@ -10,9 +10,11 @@ from .models import Finding
 
 
 def scan_document(doc: Document, engine: Engine) -> list[Finding]:
-    decoders = decoders_for(doc)
     cands: list[Candidate] = []
-    raw = engine.scan(doc.data, lambda: doc.text, doc.errors)
+    found: set[bytes] = set()
+    raw = engine.scan(doc.data, lambda: doc.text, doc.errors, triggers=found)
+    doc.record_triggers(engine.triggers, found)  # decoders' literal gates, answered by the same pass
+    decoders = decoders_for(doc)
     if raw:
         locate = _locator(doc, decoders)
         cands.extend(Candidate(m, m.start, m.end, locate(m.start)) for m in raw)

@@ -6,7 +6,7 @@ import pytest
 
 from keyscan.api import build_engine, scan_bytes
 from keyscan.detect.engine import Engine
-from keyscan.detect.prefilter import HyperscanPrefilter, PythonPrefilter, hyperscan_available
+from keyscan.detect.prefilter import Expr, HyperscanPrefilter, PythonPrefilter, hyperscan_available
 from keyscan.models import ScanOptions
 from keyscan.ruleset import load_rules
 from keyscan import scan
@@ -19,19 +19,31 @@ needs_hyperscan = pytest.mark.skipif(not hyperscan_available(), reason="hypersca
 @needs_hyperscan
 def test_prefilters_report_identical_hits_on_random_text():
     rules = load_rules()
-    keywords = sorted({kw for r in rules for kw in r.keywords})
-    py, hs = PythonPrefilter(keywords), HyperscanPrefilter(keywords)
+    exprs = sorted({Expr(kw, r.anchor) for r in rules for kw in r.keywords})
+    keywords = sorted({e.keyword for e in exprs})
+    py, hs = PythonPrefilter(exprs), HyperscanPrefilter(exprs)
+    assert any(hs.in_database), "anchored expressions should compile into the Hyperscan database"
     rnd = random.Random(1)
+    anchored_hits = 0
     alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-:=\"' \n/+."
     for _ in range(50):
         parts = []
         for _ in range(200):
-            parts.append(rnd.choice(keywords) if rnd.random() < 0.2 else
-                         "".join(rnd.choice(alphabet) for _ in range(rnd.randint(1, 30))))
+            r = rnd.random()
+            if r < 0.1:  # a keyword followed by something an anchor may accept
+                parts.append(rnd.choice(keywords) + rnd.choice(["=", " = '", ": ", "_KEY=", '" : "', " ", "\t--x "])
+                             + "".join(rnd.choice(alphabet[:62] + "_-./+") for _ in range(rnd.randint(4, 20))))
+            elif r < 0.2:
+                parts.append(rnd.choice(keywords))
+            else:
+                parts.append("".join(rnd.choice(alphabet) for _ in range(rnd.randint(1, 30))))
         data = "".join(parts).encode()
         if rnd.random() < 0.5:
             data = data.upper()
-        assert sorted(py.hits(data)) == sorted(hs.hits(data))
+        expected = sorted(py.hits(data))
+        assert sorted(hs.hits(data)) == expected
+        anchored_hits += sum(1 for i, _ in expected if exprs[i].anchor)
+    assert anchored_hits > 100
 
 
 @needs_hyperscan
@@ -95,3 +107,28 @@ def test_unknown_engine_is_a_usage_error():
 
     with pytest.raises(UsageError):
         build_engine(ScanOptions(engine="turbo", use_cache=False))
+
+
+@needs_hyperscan
+def test_prefilters_report_identical_triggers():
+    triggers = (b"getenv(", b'"value"', b"process.env.", b"\x1b[")
+    exprs = [Expr("token"), Expr("ghp_")]
+    py, hs = PythonPrefilter(exprs, triggers), HyperscanPrefilter(exprs, triggers)
+    for data in (b"", b"x = os.getenv('A', 'b') # token", b'{"value": 1} \x1b[0m getenv(getenv(',
+                 b"GETENV( Value process.env", b"process.env.X ?? 'y'"):
+        (py_hits, py_seen), (hs_hits, hs_seen) = py.scan(data), hs.scan(data)
+        assert sorted(py_hits) == sorted(hs_hits)
+        assert py_seen == hs_seen == {t for t in triggers if t in data}
+
+
+def test_decoder_gates_are_answered_by_the_raw_scan(engine):
+    from keyscan.decoders.registry import decoder_triggers
+    from keyscan.documents import read_document
+    from keyscan.pipeline import scan_document
+
+    assert b"getenv(" in engine.triggers and set(decoder_triggers()) == set(engine.triggers)
+    key = "7uQYQo1hSnDbPbbLrAUtKiD1XkUq0g4XwGqSpu3y"
+    doc = read_document("app.py", f'k = os.getenv("COHERE_API_KEY", "{key}")\n'.encode())
+    (f,) = scan_document(doc, engine)
+    assert (f.rule_id, f.secret, f.start_line, f.start_column) == ("cohere-api-key", key, 1, 34)
+    assert doc.has(b"getenv(") and not doc.has(b"process.env.")

@@ -21,17 +21,20 @@ from typing import Iterable, Optional
 from ..documents import Document
 from .interface import Fragment, Segment
 
-# Literal gates (plain substring tests are far cheaper than a regex over the file).
-_CALL_WORDS = (b"getenv", b"setenv", b"putenv", b"Setenv", b"environ", b"ENV.fetch", b"env.get")
+# Literal gates: Document.has() answers them from the engine's raw scan.
+_CALL_WORDS = (b"getenv(", b"setenv(", b"putenv(", b"Setenv(", b"environ.get(", b"environ.setdefault(",
+               b"ENV.fetch(", b"env.get(")
+_PROCESS_ENV, _YAML_VALUE, _JSON_VALUE = b"process.env.", b"value:", b'"value"'
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_.-]{1,80}"
 _VALUE = r"[^\"'\\\r\n]{6,400}"
+_CALL_TAIL = (r"\s*[\"'](?P<name>" + _NAME + r")[\"']\s*,\s*(?:[A-Za-z_]+\s*=\s*)?[\"'](?P<value>"
+              + _VALUE + r")[\"']")
+# getenv("NAME", "value"), setenv("NAME", "value"), environ.get/setdefault(...), Setenv, fetch:
+# one pattern per call word, each starting with its literal (a fast native search), run only
+# where the word occurs.
+_CALLS = {w: re.compile(re.escape(w.decode()) + _CALL_TAIL) for w in _CALL_WORDS}
 _PATTERNS = (
-    # getenv("NAME", "value"), setenv("NAME", "value"), environ.get/setdefault(...), Setenv, fetch
-    re.compile(
-        r"(?:getenv|setenv|putenv|Setenv|environ\.get|environ\.setdefault|ENV\.fetch|env\.get)"
-        r"\(\s*[\"'](?P<name>" + _NAME + r")[\"']\s*,\s*(?:[A-Za-z_]+\s*=\s*)?[\"'](?P<value>" + _VALUE + r")[\"']"
-    ),
     # process.env.NAME || "value" / ?? "value"
     re.compile(r"process\.env\.(?P<name>" + _NAME + r")\s*(?:\|\||\?\?)\s*[\"'`](?P<value>" + _VALUE + r")[\"'`]"),
     # YAML env lists: "- name: X" then "value: Y" on the next line
@@ -48,22 +51,22 @@ _PATTERNS = (
 
 class AssignmentDecoder:
     name = "assignments"
+    triggers = (*_CALL_WORDS, _PROCESS_ENV, _YAML_VALUE, _JSON_VALUE)
 
     def wants(self, doc: Document) -> bool:
-        return bool(self._patterns(doc.data))
+        return bool(self._patterns(doc))
 
     @staticmethod
-    def _patterns(data: bytes) -> list:
-        """The patterns worth running on this content (by cheap substring tests)."""
-        out = []
-        if any(w in data for w in _CALL_WORDS):
+    def _patterns(doc: Document) -> list:
+        """The patterns worth running on this content (by literal gates)."""
+        has = doc.has
+        out = [pattern for word, pattern in _CALLS.items() if has(word)]
+        if has(_PROCESS_ENV):
             out.append(_PATTERNS[0])
-        if b"process.env." in data:
+        if has(_YAML_VALUE):
             out.append(_PATTERNS[1])
-        if b"value:" in data:
+        if has(_JSON_VALUE):
             out.append(_PATTERNS[2])
-        if b'"value"' in data:
-            out.append(_PATTERNS[3])
         return out
 
     def locate(self, doc: Document, offset: int) -> Optional[str]:
@@ -75,7 +78,7 @@ class AssignmentDecoder:
             parts: list[str] = []
             segments: list[Segment] = []
             flen = 0
-            for pattern in self._patterns(doc.data):
+            for pattern in self._patterns(doc):
                 for m in pattern.finditer(text):
                     name, value = m.group("name"), m.group("value").rstrip()
                     ns, vs = m.start("name"), m.start("value")

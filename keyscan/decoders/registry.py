@@ -17,3 +17,8 @@ DECODERS: tuple[Decoder, ...] = (MCP_DECODER, JSON_DECODER, CILOG_DECODER, ENCOD
 
 def decoders_for(doc: Document) -> list[Decoder]:
     return [d for d in DECODERS if d.wants(doc)]
+
+
+def decoder_triggers() -> tuple[bytes, ...]:
+    """The literals decoders test with ``Document.has`` (answered by the engine's raw scan)."""
+    return tuple(sorted({t for d in DECODERS for t in getattr(d, "triggers", ())}))

@@ -20,7 +20,7 @@ from ..models import Confidence
 from ..ruleset.model import Rule
 from .checks import CHECKS, CheckOutcome
 from .filters import generic_entropy_ok, is_generic_false_positive, is_placeholder
-from .prefilter import HyperscanPrefilter, Prefilter, PythonPrefilter, hyperscan_available
+from .prefilter import Expr, HyperscanPrefilter, Prefilter, PythonPrefilter, hyperscan_available
 
 REGEX_TIMEOUT = 2.0  # seconds per window; a pathological input cannot hang a scan
 
@@ -39,39 +39,43 @@ class RawMatch:
 
 
 class Engine:
-    def __init__(self, rules: Sequence[Rule], kind: str = "auto", *,
-                 serialized_db: Optional[bytes] = None, generic_min_entropy: float = 0.0):
+    def __init__(self, rules: Sequence[Rule], kind: str = "auto", *, triggers: Sequence[bytes] = (),
+                 prefilter: Optional[Prefilter] = None, generic_min_entropy: float = 0.0):
+        """``triggers`` are literals (decoders' cheap gates) whose presence the
+        same prefilter pass reports, see :meth:`scan`."""
         self.rules = tuple(rules)
         self.generic_min_entropy = generic_min_entropy
-        keywords: list[str] = []
-        index: dict[str, int] = {}
-        kw_rules: list[list[int]] = []
+        # One prefilter expression per distinct (keyword, anchor) pair.
+        exprs: list[Expr] = []
+        index: dict[Expr, int] = {}
+        expr_rules: list[list[int]] = []
         for ri, rule in enumerate(self.rules):
             for kw in rule.keywords:
-                if kw not in index:
-                    index[kw] = len(keywords)
-                    keywords.append(kw)
-                    kw_rules.append([])
-                kw_rules[index[kw]].append(ri)
-        self.keywords = tuple(keywords)
-        self._kw_len = tuple(len(k) for k in keywords)
-        self._kw_rules = tuple(tuple(r) for r in kw_rules)
+                e = Expr(kw, rule.anchor)
+                if e not in index:
+                    index[e] = len(exprs)
+                    exprs.append(e)
+                    expr_rules.append([])
+                expr_rules[index[e]].append(ri)
+        self.exprs = tuple(exprs)
+        self._kw_len = tuple(len(e.keyword) for e in exprs)
+        self._expr_rules = tuple(tuple(r) for r in expr_rules)
         self._compiled: dict[int, "regex.Pattern[str]"] = {}
-        self._anchors: dict[int, "regex.Pattern[str]"] = {}
-        self.prefilter = _make_prefilter(kind, self.keywords, serialized_db)
+        self.prefilter = prefilter if prefilter is not None else _make_prefilter(kind, self.exprs, tuple(triggers))
+        self.triggers = frozenset(self.prefilter.triggers)
 
     @property
     def kind(self) -> str:
         return self.prefilter.name
 
-    # -- pickling for worker processes: ship rules + serialized database ----
+    # -- pickling for worker processes and the on-disk cache: rules + the
+    # prefilter (a Hyperscan database pickles as its serialized form) --------
     def __getstate__(self) -> dict:
-        db = self.prefilter.serialize() if isinstance(self.prefilter, HyperscanPrefilter) else None
-        return {"rules": self.rules, "kind": self.prefilter.name, "db": db,
+        return {"rules": self.rules, "prefilter": self.prefilter,
                 "generic_min_entropy": self.generic_min_entropy}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["rules"], state["kind"], serialized_db=state["db"],  # type: ignore[misc]
+        self.__init__(state["rules"], prefilter=state["prefilter"],  # type: ignore[misc]
                       generic_min_entropy=state.get("generic_min_entropy", 0.0))
 
     def pattern(self, ri: int) -> "regex.Pattern[str]":
@@ -81,15 +85,20 @@ class Engine:
         return pat
 
     def scan(self, data: bytes, text: "Optional[str] | Callable[[], str]" = None,
-             errors: str = "replace") -> list[RawMatch]:
+             errors: str = "replace", triggers: Optional[set[bytes]] = None) -> list[RawMatch]:
         """Find rule matches in ``data`` (UTF-8 bytes of ``text``).
 
         ``text`` (a string, or a function returning it) is decoded from
         ``data`` (with ``errors``) when not given; it is only needed when the
         prefilter reports a hit.  When ``text`` is
         given, ``errors`` must be the handler that turns ``data`` into it.
+        The triggers found in ``data`` are added to ``triggers`` when given.
         """
-        hits = self.prefilter.hits(data)
+        if triggers is None:
+            hits = self.prefilter.hits(data)
+        else:
+            hits, seen = self.prefilter.scan(data)
+            triggers.update(seen)
         if not hits:
             return []
         if callable(text):
@@ -98,32 +107,20 @@ class Engine:
             text = data.decode("utf-8", errors)
         to_char = _offset_mapper(data, text, hits, errors)
         per_rule: dict[int, list[tuple[int, int]]] = {}
-        kw_len, kw_rules = self._kw_len, self._kw_rules
-        for kw, end in hits:
+        kw_len, expr_rules = self._kw_len, self._expr_rules
+        for ex, end in hits:
             cend = to_char(end)
-            span = (cend - kw_len[kw], cend)
-            for ri in kw_rules[kw]:
+            span = (cend - kw_len[ex], cend)
+            for ri in expr_rules[ex]:
                 per_rule.setdefault(ri, []).append(span)
         out: list[RawMatch] = []
         for ri in sorted(per_rule):
             out.extend(self._run_rule(ri, text, sorted(set(per_rule[ri]))))
         return out
 
-    def anchor(self, ri: int) -> "regex.Pattern[str]":
-        pat = self._anchors.get(ri)
-        if pat is None:
-            pat = self._anchors[ri] = regex.compile(self.rules[ri].anchor)
-        return pat
-
     def _run_rule(self, ri: int, text: str, spans: list[tuple[int, int]]) -> list[RawMatch]:
+        # Anchors were checked by the prefilter: every span is a valid hit.
         rule = self.rules[ri]
-        if rule.anchor:
-            # Cheap gate for rules whose keywords are common words ("key",
-            # "token"): a hit counts only if the anchor matches right after it.
-            match_at = self.anchor(ri).match
-            spans = [sp for sp in spans if match_at(text, sp[1])]
-            if not spans:
-                return []
         pattern = self.pattern(ri)
         starts = [s for s, _ in spans]
         n = len(text)
@@ -208,11 +205,9 @@ def _offset_mapper(data: bytes, text: str, hits: list[tuple[int, int]], errors: 
     return table.__getitem__
 
 
-def _make_prefilter(kind: str, keywords: Sequence[str], serialized: Optional[bytes]) -> Prefilter:
+def _make_prefilter(kind: str, exprs: Sequence[Expr], triggers: Sequence[bytes]) -> Prefilter:
     if kind not in ("auto", "hyperscan", "python"):
         raise ValueError(f"unknown engine {kind!r} (auto, hyperscan, python)")
-    if kind == "python" or (kind == "auto" and not hyperscan_available()):
-        return PythonPrefilter(keywords)
-    if not keywords:
-        return PythonPrefilter(keywords)
-    return HyperscanPrefilter(keywords, serialized)
+    if kind == "python" or (kind == "auto" and not hyperscan_available()) or not exprs:
+        return PythonPrefilter(exprs, triggers)
+    return HyperscanPrefilter(exprs, triggers)

@@ -1,39 +1,72 @@
 """Multi-pattern keyword prefilter.
 
-All rule keywords are compiled once into one database.  A scan returns every
-(case-insensitive, possibly overlapping) keyword occurrence as
-``(keyword_index, end_byte_offset)``; the exact rule regexes then run only on
-small windows around those hits.
+Every rule keyword is compiled once into one database.  A rule may also carry
+an *anchor*: a short regex that must match right after its keyword for the hit
+to count (``token`` only matters when followed by ``=`` or ``:`` and a
+plausible value).  The prefilter's unit is therefore an :class:`Expr`, a
+``(keyword, anchor)`` pair, and a scan returns every valid (case-insensitive,
+possibly overlapping) keyword occurrence as ``(expr_index, keyword_end_byte)``;
+the exact rule regexes then run only on small windows around those hits.
 
 Two implementations give identical hits:
 
-* :class:`HyperscanPrefilter` (the ``hyperscan`` package, where wheels exist);
-* :class:`PythonPrefilter`, a pure-Python fallback built on ``bytes.find``.
+* :class:`HyperscanPrefilter` (the ``hyperscan`` package, where wheels exist)
+  compiles ``keyword + anchor`` into the database itself, so the millions of
+  ``key``/``token`` occurrences in ordinary code never reach Python.  Hyperscan
+  reports where an anchored match *ends*; the keyword positions behind each end
+  are then found and confirmed with the anchor on a few bytes.
+* :class:`PythonPrefilter`, a pure-Python fallback built on ``bytes.find``,
+  checks the anchor after each keyword occurrence.
+
+Anchors are matched on the UTF-8 bytes, so they must be written as a
+*necessary* condition of the rule's pattern in bytes (ASCII classes, negated
+classes, bounded repeats sized in bytes).
 """
 
 from __future__ import annotations
 
-from typing import Protocol, Sequence
+from typing import NamedTuple, Optional, Protocol, Sequence
+
+import regex
+
+
+class Expr(NamedTuple):
+    keyword: str
+    anchor: str = ""
 
 
 class Prefilter(Protocol):
     name: str
+    triggers: tuple[bytes, ...]
 
     def hits(self, data: bytes) -> list[tuple[int, int]]:
-        """Every keyword occurrence in ``data`` as ``(keyword_index, end_offset)``."""
+        """Every valid keyword occurrence in ``data`` as ``(expr_index, keyword_end_offset)``."""
         ...
+
+    def scan(self, data: bytes) -> tuple[list[tuple[int, int]], set[bytes]]:
+        """:meth:`hits`, and which of the prefilter's *triggers* occur in ``data``."""
+        ...
+
+
+def _anchor_pattern(anchor: str) -> "Optional[regex.Pattern[bytes]]":
+    return regex.compile(anchor.encode("utf-8")) if anchor else None
 
 
 class PythonPrefilter:
     name = "python"
 
-    def __init__(self, keywords: Sequence[str]):
-        self._keywords = [kw.lower().encode("ascii") for kw in keywords]
+    def __init__(self, exprs: Sequence[Expr], triggers: Sequence[bytes] = ()):
+        self.exprs = tuple(Expr(*e) for e in exprs)
+        self.triggers = tuple(triggers)
+        by_kw: dict[bytes, list[tuple[int, "Optional[regex.Pattern[bytes]]"]]] = {}
+        for i, e in enumerate(self.exprs):
+            by_kw.setdefault(e.keyword.lower().encode("ascii"), []).append((i, _anchor_pattern(e.anchor)))
+        self._keywords = sorted(by_kw.items())
         # Group keywords by their first two bytes so one find() per group
         # locates candidates for several keywords.
         groups: dict[bytes, list[int]] = {}
-        for i, kw in enumerate(self._keywords):
-            groups.setdefault(kw[:2], []).append(i)
+        for k, (kw, _) in enumerate(self._keywords):
+            groups.setdefault(kw[:2], []).append(k)
         self._groups = sorted(groups.items())
 
     def hits(self, data: bytes) -> list[tuple[int, int]]:
@@ -45,49 +78,151 @@ class PythonPrefilter:
         for head, members in self._groups:
             pos = find(head)
             while pos != -1:
-                for i in members:
-                    kw = keywords[i]
+                for k in members:
+                    kw, targets = keywords[k]
                     if startswith(kw, pos):
-                        out.append((i, pos + len(kw)))
+                        end = pos + len(kw)
+                        for i, anchor in targets:
+                            if anchor is None or anchor.match(data, end):
+                                out.append((i, end))
                 pos = find(head, pos + 1)
         return out
+
+    def scan(self, data: bytes) -> tuple[list[tuple[int, int]], set[bytes]]:
+        return self.hits(data), {t for t in self.triggers if t in data}
+
+
+def _hs_literal(literal: "str | bytes") -> bytes:
+    """A literal as a Hyperscan regex (keywords are lower-cased and matched caselessly by the caller)."""
+    raw = literal.lower().encode("ascii") if isinstance(literal, str) else literal
+    return b"".join(bytes([c]) if chr(c).isalnum() else b"\\x%02x" % c for c in raw)
+
+
+def _anchor_width(anchor: str) -> Optional[int]:
+    """Most bytes the anchor can match, or None when unbounded or unknown."""
+    try:
+        import re._parser as sre_parse  # Python 3.11+
+    except ImportError:  # pragma: no cover - Python 3.10
+        import sre_parse  # type: ignore[no-redef]
+    try:
+        lo, hi = sre_parse.parse(anchor.encode("utf-8")).getwidth()
+    except Exception:
+        return None
+    return hi if hi < 65536 else None
 
 
 class HyperscanPrefilter:
     name = "hyperscan"
 
-    def __init__(self, keywords: Sequence[str], serialized: bytes | None = None):
+    def __init__(self, exprs: Sequence[Expr], triggers: Sequence[bytes] = (), serialized: bytes | None = None,
+                 in_database: Optional[Sequence[bool]] = None):
         import hyperscan
 
         self._hs = hyperscan
-        if serialized is not None:
+        self.exprs = tuple(Expr(*e) for e in exprs)
+        self.triggers = tuple(triggers)
+        self._kw = tuple(e.keyword.lower().encode("ascii") for e in self.exprs)
+        self._anchor = tuple(_anchor_pattern(e.anchor) for e in self.exprs)
+        self._width = tuple(_anchor_width(e.anchor) if e.anchor else 0 for e in self.exprs)
+        if serialized is not None and in_database is not None:
+            self.in_database = tuple(in_database)
             self._db = hyperscan.loadb(serialized, hyperscan.HS_MODE_BLOCK)
         else:
-            self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-            exprs = [kw.lower().encode("ascii") for kw in keywords]
-            self._db.compile(
-                expressions=exprs,
-                ids=list(range(len(exprs))),
-                elements=len(exprs),
-                flags=[hyperscan.HS_FLAG_CASELESS] * len(exprs),
-                literal=True,
-            )
+            self.in_database = tuple(bool(e.anchor) and w is not None and self._compiles(self._expression(i))
+                                     for i, (e, w) in enumerate(zip(self.exprs, self._width)))
+            self._db = self._compile([self._expression(i) for i in range(len(self.exprs))],
+                                     [_hs_literal(t) for t in self.triggers])
         self._scratch = hyperscan.Scratch(self._db)
         self._db.scratch = self._scratch
+
+    def _expression(self, i: int) -> bytes:
+        lit = b"(?i:" + _hs_literal(self.exprs[i].keyword) + b")"
+        if getattr(self, "in_database", None) is not None and not self.in_database[i]:
+            return lit
+        anchor = self.exprs[i].anchor
+        return lit + b"(?:" + anchor.encode("utf-8") + b")" if anchor else lit
+
+    def _compile(self, expressions: list[bytes], triggers: Sequence[bytes] = ()):
+        """Rule expressions get ids 0..n-1; triggers (case-sensitive literals,
+        reported once per scan) the ids after them."""
+        db = self._hs.Database(mode=self._hs.HS_MODE_BLOCK)
+        exprs = expressions + list(triggers)
+        flags = [0] * len(expressions) + [self._hs.HS_FLAG_SINGLEMATCH] * len(triggers)
+        db.compile(expressions=exprs, ids=list(range(len(exprs))), elements=len(exprs), flags=flags)
+        return db
+
+    def _compiles(self, expression: bytes) -> bool:
+        try:
+            self._compile([expression])
+        except Exception:  # construct Hyperscan does not support: confirm in Python instead
+            return False
+        return True
 
     def serialize(self) -> bytes:
         return self._hs.dumpb(self._db)
 
+    def __getstate__(self) -> dict:
+        return {"exprs": self.exprs, "triggers": self.triggers, "db": self.serialize(),
+                "in_database": self.in_database}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["exprs"], state["triggers"], state["db"], state["in_database"])  # type: ignore[misc]
+
     def hits(self, data: bytes) -> list[tuple[int, int]]:
+        return self.scan(data)[0]
+
+    def scan(self, data: bytes) -> tuple[list[tuple[int, int]], set[bytes]]:
         out: list[tuple[int, int]] = []
+        seen: set[bytes] = set()
+        if not data:
+            return out, seen
         append = out.append
+        ends: list[tuple[int, int]] = []  # (expr, match end) of anchored expressions
+        in_db, anchors = self.in_database, self._anchor
+        n = len(in_db)
+        triggers = self.triggers
 
-        def on_match(kw_id: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
-            append((kw_id, to))
+        def on_match(i: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
+            if i >= n:
+                seen.add(triggers[i - n])
+            elif in_db[i]:
+                ends.append((i, to))
+            elif anchors[i] is None:
+                append((i, to))
+            elif anchors[i].match(data, to):
+                append((i, to))
 
-        if data:
-            self._db.scan(data, match_event_handler=on_match)
-        return out
+        self._db.scan(data, match_event_handler=on_match)
+        if ends:
+            out.extend(self._confirm(data, ends))
+        return out, seen
+
+    def _confirm(self, data: bytes, ends: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """Keyword positions behind anchored match ends, each confirmed by its anchor.
+
+        A keyword ending at ``k`` whose anchor matches makes Hyperscan report
+        an end in ``[k, k + width]``, so every valid keyword lies within
+        ``len(keyword) + width`` bytes before some reported end.
+        """
+        found: set[tuple[int, int]] = set()
+        by_expr: dict[int, list[int]] = {}
+        for i, to in ends:
+            by_expr.setdefault(i, []).append(to)
+        for i, tos in by_expr.items():
+            kw, anchor = self._kw, self._anchor[i]
+            kw_i, reach = kw[i], len(kw[i]) + (self._width[i] or 0)
+            lo_done = -1
+            for to in sorted(set(tos)):
+                lo = max(to - reach, lo_done, 0)
+                region = data[lo:to].lower()
+                pos = region.find(kw_i)
+                while pos != -1:
+                    end = lo + pos + len(kw_i)
+                    if anchor is not None and anchor.match(data, end):
+                        found.add((i, end))
+                    pos = region.find(kw_i, pos + 1)
+                lo_done = max(lo_done, to - len(kw_i) + 1)
+        return sorted(found)
 
 
 def hyperscan_available() -> bool:

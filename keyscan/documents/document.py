@@ -34,6 +34,19 @@ class Document:
     of each document line, so positions are reported as in the file."""
     _text: Optional[str] = field(default=None, repr=False)
     _line_starts: Optional[list[int]] = field(default=None, repr=False)
+    _known: frozenset[bytes] = field(default=frozenset(), repr=False)
+    _found: frozenset[bytes] = field(default=frozenset(), repr=False)
+
+    def has(self, literal: bytes) -> bool:
+        """Whether ``data`` contains ``literal``.  The engine's raw scan answers
+        this for its trigger literals (see :meth:`record_triggers`) in the same
+        native pass that finds keywords; anything else is a substring search."""
+        if literal in self._known:
+            return literal in self._found
+        return literal in self.data
+
+    def record_triggers(self, known: frozenset[bytes], found: "set[bytes] | frozenset[bytes]") -> None:
+        self._known, self._found = known, frozenset(found)
 
     @property
     def text(self) -> str:
