@@ -153,3 +153,29 @@ def test_malformed_input_never_raises(engine, data):
     list(NOTEBOOK.fragments(doc))
     NOTEBOOK.locate(doc, 0)
     scan_bytes(engine, "bad.ipynb", data)
+
+
+def _fast_and_exact(text: str):
+    from keyscan.decoders.notebook import _build, _parse, _parse_fast
+
+    fast = _parse_fast(text)
+    return (_build(fast, text_only=True).text() if fast is not None else None), _build(_parse(text)).fragment()
+
+
+@pytest.mark.parametrize("rel", FILES)
+def test_native_parser_text_equals_the_exact_tokenizer_text(rel):
+    """The fragment text comes from json.loads; its offset map, built only when a
+    finding needs it, from the tokenizer: the two must produce the same text."""
+    fast, exact = _fast_and_exact((CARRIER / rel).read_text(encoding="utf-8"))
+    assert fast is not None and exact is not None and fast == exact.text
+
+
+@pytest.mark.parametrize("text", [
+    '{"cells": [{"cell_type": "code", "source": "a", "source": "b"}]}',  # duplicate key
+    '{"cells": [{"cell_type": "code", "source": ["a",]}]}',              # trailing comma
+    '{"cells": []}\n{"cells": []}',                                     # two documents
+])
+def test_native_parser_declines_what_only_the_tokenizer_reads(text):
+    from keyscan.decoders.notebook import _parse_fast
+
+    assert _parse_fast(text) is None

@@ -27,6 +27,7 @@ gives the same for raw hits.
 from __future__ import annotations
 
 import bisect
+import json
 import re
 from typing import Iterable, Optional
 
@@ -127,21 +128,109 @@ def _parse(text: str) -> _Parsed:
     return nb
 
 
+class _Value:
+    """A string of the fast path: its value only (raw offsets come from the slow path)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list) -> dict:
+    d = dict(pairs)
+    if len(d) != len(pairs):
+        raise _DuplicateKey  # the tokenizer would see both values: let it decide
+    return d
+
+
+def _parse_fast(text: str) -> Optional[_Parsed]:
+    """The notebook's texts from the native JSON parser, or None when the input
+    is not strict JSON (comments, trailing commas, duplicate keys, several
+    documents): :func:`_parse` handles those.  Mirrors :func:`_parse` exactly
+    for the strings the fragment text is built from."""
+    try:
+        data = json.loads(text, object_pairs_hook=_no_duplicates)
+    except (ValueError, RecursionError):
+        return None
+    nb = _Parsed()
+    cells = data.get("cells") if isinstance(data, dict) else None
+    if not isinstance(cells, list):
+        return nb
+    for ci, raw in enumerate(cells):
+        if not isinstance(raw, dict) or not raw:
+            continue
+        cell = nb.cells[ci] = _Cell()
+        kind = raw.get("cell_type")
+        if isinstance(kind, str):
+            cell.kind = kind
+        cell.source = _strings(raw.get("source"))
+        outputs = raw.get("outputs")
+        if not isinstance(outputs, list):
+            continue
+        for oi, rout in enumerate(outputs):
+            if not isinstance(rout, dict) or not rout:
+                continue
+            out = cell.outputs[oi] = _Output()
+            for name, value in rout.items():
+                if name in ("text", "traceback"):
+                    strings = _strings(value)
+                elif name in ("ename", "evalue"):
+                    strings = [_Value(value)] if isinstance(value, str) else []
+                elif name == "data" and isinstance(value, dict):
+                    for mime, v in value.items():
+                        if _text_mime(mime):
+                            strings = _strings(v)
+                            if strings:
+                                out.fields.setdefault(mime, []).extend(strings)
+                    continue
+                else:
+                    continue
+                if strings:
+                    out.fields.setdefault(name, []).extend(strings)
+    return nb
+
+
+def _strings(value: object) -> list:
+    """A string, or the strings of a list (the two shapes nbformat allows)."""
+    if isinstance(value, str):
+        return [_Value(value)]
+    if isinstance(value, list):
+        return [_Value(v) for v in value if isinstance(v, str)]
+    return []
+
+
 def _text_mime(mime: str) -> bool:
     return mime.startswith("text/") or mime in ("application/javascript", "application/x-latex")
 
 
 class _Builder:
-    """Accumulates the fragment text and its segments."""
+    """Accumulates the fragment text and its segments (or, with ``text_only``,
+    just the text: the fast path, whose strings carry no raw offsets)."""
 
-    def __init__(self) -> None:
+    def __init__(self, text_only: bool = False) -> None:
         self.parts: list[str] = []
         self.segments: list[Segment] = []
         self.length = 0
+        self.text_only = text_only
+        self.has_content = False
 
-    def add_string(self, s: JsonString, location: str, strip_ansi: bool = False) -> None:
+    def add_string(self, s: "JsonString | _Value", location: str, strip_ansi: bool = False) -> None:
         value = s.value
         if not value:
+            return
+        if self.text_only:
+            if strip_ansi and "\x1b" in value:
+                value = _ANSI.sub("", value)
+                if not value:
+                    return
+            self.parts.append(value)
+            self.length += len(value)
+            self.has_content = True
             return
         if strip_ansi and "\x1b" in value:
             stripped, steps = _strip_ansi(value)
@@ -160,13 +249,17 @@ class _Builder:
 
     def add_text(self, text: str) -> None:
         """Glue text (separators); maps to wherever the previous segment ends."""
-        if self.segments:
+        if self.has_content if self.text_only else self.segments:
             self.parts.append(text)
             self.length += len(text)
 
     def copy_range(self, a: int, b: int, text: str) -> None:
         """Append fragment text ``[a, b)`` (which is ``text``) again, with the same
         document mapping."""
+        if self.text_only:
+            self.parts.append(text)
+            self.length += len(text)
+            return
         segs = self.segments
         starts = [sg.frag_start for sg in segs]
         new = self.length
@@ -189,6 +282,9 @@ class _Builder:
         if not self.segments:
             return None
         return Fragment("".join(self.parts), NotebookDecoder.name, self.segments)
+
+    def text(self) -> Optional[str]:
+        return "".join(self.parts) if self.has_content else None
 
 
 def _strip_ansi(value: str) -> tuple[str, list[tuple[int, int]]]:
@@ -242,17 +338,32 @@ class NotebookDecoder:
 
     def fragments(self, doc: Document) -> Iterable[Fragment]:
         try:
+            fast = _parse_fast(doc.text)
+            if fast is not None:
+                # Text from the native parser; the exact map from the tokenizer,
+                # only if a finding needs it.
+                text = _build(fast, text_only=True).text() if fast.cells else None
+                if not text:
+                    return []
+                return [Fragment(text, self.name, build=lambda: self._segments(doc, text))]
             nb = self._parse(doc)
             if nb is None or not nb.cells:
                 return []
-            frag = _build(nb)
+            frag = _build(nb).fragment()
             return [frag] if frag is not None else []
         except Exception:
             return []
 
+    def _segments(self, doc: Document, text: str) -> list[Segment]:
+        nb = self._parse(doc)
+        frag = _build(nb).fragment() if nb is not None else None
+        if frag is None:  # pragma: no cover - the parsers disagree (tested never to happen)
+            return [Segment(0, len(text), 0, collapsed=True, doc_end=len(doc.text))]
+        return frag.segments
 
-def _build(nb: _Parsed) -> Optional[Fragment]:
-    b = _Builder()
+
+def _build(nb: _Parsed, text_only: bool = False) -> _Builder:
+    b = _Builder(text_only)
     for ci in sorted(nb.cells):
         cell = nb.cells[ci]
         loc = nb.cell_location(ci)
@@ -280,7 +391,7 @@ def _build(nb: _Parsed) -> Optional[Fragment]:
                         b.add_text("\n")
                     b.add_string(s, oloc, strip_ansi=True)
                 b.add_text(_SEP)
-    return b.fragment()
+    return b
 
 
 def _magics(b: _Builder, src: str, start: int) -> None:

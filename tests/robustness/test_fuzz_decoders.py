@@ -471,6 +471,18 @@ def test_key_in_generated_notebook_is_reported_at_its_raw_position(engine, seed)
 
 
 @PROPERTY
+@given(seed=st.integers(0, 2**32 - 1))
+def test_notebook_native_parser_text_equals_the_tokenizer_text(seed):
+    from keyscan.decoders.notebook import _build, _parse, _parse_fast
+
+    text, _ = _notebook(random.Random(seed))
+    fast = _parse_fast(text)
+    assert fast is not None
+    assert _build(fast, text_only=True).text() == _build(_parse(text)).fragment().text
+    CASES["notebook parsers agree"] += 1
+
+
+@PROPERTY
 @given(seed=st.integers(0, 2**32 - 1), path=st.sampled_from(["job.log", "logs/build/2_deploy.txt", "ci-output.txt"]))
 def test_key_in_generated_ci_log_is_reported_at_its_raw_position(engine, seed, path):
     text, mark = _cilog(random.Random(seed))
