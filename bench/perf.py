@@ -561,6 +561,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     size_mb = 1000 if args.big else args.size
     parts = args.only or ["dir", "git", "startup"]
 
+    # An installed keyscan runs from bytecode compiled at install time (pip compiles wheels);
+    # an editable checkout under PYTHONDONTWRITEBYTECODE would recompile every module on each
+    # start and charge that to keyscan's startup.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "keyscan")], check=False)
     print(f"machine: {machine_info()}")
     print(f"keyscan: {subprocess.run([str(KEYSCAN), '--version'], capture_output=True, text=True).stdout.strip()}")
     tools: List[Tool] = [keyscan_tool(args.keyscan_arg)]

@@ -76,22 +76,30 @@ class AssignmentDecoder:
         try:
             text = doc.text
             parts: list[str] = []
-            segments: list[Segment] = []
-            flen = 0
+            pairs: list[tuple[int, int, int, int]] = []  # name start/len, value start/len
             for pattern in self._patterns(doc):
                 for m in pattern.finditer(text):
                     name, value = m.group("name"), m.group("value").rstrip()
-                    ns, vs = m.start("name"), m.start("value")
-                    segments.append(Segment(flen, len(name), ns))
-                    # "=" maps to the character before the value; the value maps exactly.
-                    segments.append(Segment(flen + len(name), len(value) + 2, vs - 1))
+                    pairs.append((m.start("name"), len(name), m.start("value"), len(value)))
                     parts.append(f"{name}={value}\n")
-                    flen += len(name) + len(value) + 2
             if not parts:
                 return []
-            return [Fragment("".join(parts), self.name, segments)]
+            return [Fragment("".join(parts), self.name, build=lambda: _segments(pairs))]
         except Exception:  # never fail a scan on odd input
             return []
+
+
+def _segments(pairs: list[tuple[int, int, int, int]]) -> list[Segment]:
+    """The map of ``NAME=value`` lines back to the raw name and value (built
+    only when a finding needs it)."""
+    segments: list[Segment] = []
+    flen = 0
+    for ns, nlen, vs, vlen in pairs:
+        segments.append(Segment(flen, nlen, ns))
+        # "=" maps to the character before the value; the value maps exactly.
+        segments.append(Segment(flen + nlen, vlen + 2, vs - 1))
+        flen += nlen + vlen + 2
+    return segments
 
 
 DECODER = AssignmentDecoder()
