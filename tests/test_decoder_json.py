@@ -232,7 +232,7 @@ def test_fragment_maps_are_exact_fuzz():
         for s in iter_strings(d.text):
             assert s.value == json.loads('"' + s.raw + '"')
         for frag in JSON_DECODER.fragments(d):
-            for seg in frag.segments:
+            for seg in frag._built():
                 last = -1
                 for i in range(seg.frag_start, seg.frag_start + seg.length):
                     p = seg.to_doc(i)

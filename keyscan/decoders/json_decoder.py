@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 
 from ..documents import Document
 from .interface import Fragment, Segment
@@ -164,9 +164,9 @@ class _JsonFragment(Fragment):
     i.e. only when a rule matched in the decoded text: most documents never
     pay for the full structural walk."""
 
-    def __init__(self, text: str, decoder: str, segments: list[Segment], doc: Document,
+    def __init__(self, text: str, decoder: str, build: Callable[[], list[Segment]], doc: Document,
                  index: Optional[tuple[list[tuple], list[int]]]):
-        super().__init__(text, decoder, segments)
+        super().__init__(text, decoder, build=build)
         self._doc = doc
         self._index = index
 
@@ -181,18 +181,27 @@ class _JsonFragment(Fragment):
 
 
 class _Builder:
-    __slots__ = ("parts", "segments", "pos")
+    """Collects the fragment text; the segments (offset maps of every string)
+    are built only when a finding needs them."""
+
+    __slots__ = ("parts", "strings", "pos")
 
     def __init__(self) -> None:
         self.parts: list[str] = []
-        self.segments: list[Segment] = []
+        self.strings: list[tuple[JsonString, int, Optional[OffsetMap]]] = []
         self.pos = 0
 
     def add(self, s: JsonString, outer: Optional[OffsetMap]) -> None:
         value = s.value
-        self.segments.extend(s.segments(self.pos, None, outer))
+        self.strings.append((s, self.pos, outer))
         self.parts.append(value)
         self.pos += len(value)
+
+    def segments(self) -> list[Segment]:
+        out: list[Segment] = []
+        for s, pos, outer in self.strings:
+            out.extend(s.segments(pos, None, outer))
+        return out
 
     def sep(self, text: str) -> None:
         self.parts.append(text)
