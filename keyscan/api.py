@@ -231,17 +231,23 @@ def scan(options: ScanOptions) -> ScanResult:
                 else:
                     findings += history.scan_diff(engine, path, options.diff_ref or "", options)
         else:
-            items = collect_items(options, skipped)
-            findings, skipped2, nbytes, nfiles = run_items(engine, items, options)
-            skipped.extend(skipped2)
-            if options.history:
+            started = []
+            if options.history:  # history workers first: they overlap the working-tree scan
                 from . import history
 
-                found: list[Finding] = []
-                for path in options.paths:
-                    if path != "-":
-                        found += history.scan_history(engine, path, options)
-                findings = history.merge_history(findings, found)
+                started = [history.HistoryScan(engine, p, options) for p in options.paths if p != "-"]
+            try:
+                items = collect_items(options, skipped)
+                findings, skipped2, nbytes, nfiles = run_items(engine, items, options)
+                skipped.extend(skipped2)
+                if options.history:
+                    found: list[Finding] = []
+                    for h in started:
+                        found += h.result()
+                    findings = history.merge_history(findings, found)
+            finally:
+                for h in started:
+                    h.cancel()
     except (OSError, MemoryError) as exc:
         raise ScanError(f"scan failed: {exc.__class__.__name__}: {getattr(exc, 'strerror', '') or ''}") from None
     from .nhi import enrich  # location/aggregation NHI risks, over the whole scan

@@ -15,6 +15,7 @@ from .sources import git
 from .sources.filesystem import _display
 
 HISTORY_PARALLEL_MIN_COMMITS = 200
+HISTORY_RANGES_PER_JOB = 1
 
 
 class _Target:
@@ -34,8 +35,8 @@ class _Target:
 
 
 def _scan_patch(engine: Engine, chunk: bytes, target: _Target, seen_blobs: set[str], *,
-                header: bool, max_file_size: int) -> list[Finding]:
-    if not engine.prefilter.hits(chunk):
+                header: bool, max_file_size: int, prefiltered: bool = False) -> list[Finding]:
+    if not prefiltered and not engine.prefilter.hits(chunk):
         return []
     cp = git.parse_patch(chunk, header=header)
     out: list[Finding] = []
@@ -61,11 +62,17 @@ def _scan_patch(engine: Engine, chunk: bytes, target: _Target, seen_blobs: set[s
 def _scan_commits(engine: Engine, root: str, display_root: str, commits: list[str],
                   max_file_size: int) -> list[Finding]:
     target = _Target(display_root, root)
+    # git reads history fastest newest first (delta chains run from new to old
+    # objects); the few commits whose patch has a keyword hit are kept and then
+    # parsed oldest first, so the first time a blob is seen is the commit that
+    # introduced it.
+    kept = [chunk for chunk in git.stream_commits(root, commits, target.pathspec)
+            if engine.prefilter.hits(chunk)]
     seen: set[str] = set()
     out: list[Finding] = []
-    # Oldest first: the first time a blob is seen is the commit that introduced it.
-    for chunk in git.stream_commits(root, commits[::-1], target.pathspec):
-        out.extend(_scan_patch(engine, chunk, target, seen, header=True, max_file_size=max_file_size))
+    for chunk in reversed(kept):
+        out.extend(_scan_patch(engine, chunk, target, seen, header=True, max_file_size=max_file_size,
+                               prefiltered=True))
     return out
 
 
@@ -85,44 +92,80 @@ def _worker(args: tuple) -> list[Finding]:
     return _scan_commits(_WORKER_ENGINE, *args)
 
 
+class HistoryScan:
+    """A history scan started in worker processes: :meth:`result` waits for it.
+
+    Started before the working tree is scanned, so the two overlap (git's
+    diffing is most of the cost of a history scan and runs in its own
+    processes)."""
+
+    def __init__(self, engine: Engine, path: str, options: ScanOptions,
+                 progress: Optional[Callable[[int, int], None]] = None):
+        self._engine, self._path, self._options, self._progress = engine, path, options, progress
+        self._target = _Target(path)
+        self._commits = git.rev_list(self._target.root, branch=options.branch, since=options.since,
+                                     max_commits=options.max_commits or None, pathspec=self._target.pathspec)
+        self._pool = None
+        self._pending = None
+        self._parts: list[list[str]] = []
+        jobs = options.jobs or (os.cpu_count() or 1)
+        if jobs > 1 and len(self._commits) >= HISTORY_PARALLEL_MIN_COMMITS:
+            import multiprocessing as mp
+            import sys
+
+            # Contiguous ranges keep git's delta-base cache warm (interleaved
+            # commits cost git half as much again); several ranges per worker
+            # balance the load.
+            self._parts = git.split_contiguous(self._commits, jobs * HISTORY_RANGES_PER_JOB)
+            ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+            self._pool = ctx.Pool(jobs, initializer=_init, initargs=(engine,))
+            self._pending = self._pool.imap(_worker, [(self._target.root, path, p, options.max_file_size)
+                                                      for p in self._parts])
+
+    def result(self) -> list[Finding]:
+        """Findings in lines added by any commit reachable from all refs (or ``options.branch``).
+
+        Each finding carries ``commit``, ``commitDate`` and ``commitPath``
+        properties of the *earliest* commit that added the secret to that path.
+        """
+        if not self._commits:
+            return []
+        if self._pool is None:
+            found = _scan_commits(self._engine, self._target.root, self._path, self._commits,
+                                  self._options.max_file_size)
+        else:
+            pool = self._pool
+            try:
+                found = []
+                for i, res in enumerate(self._pending, 1):
+                    found.extend(res)
+                    if self._progress:
+                        self._progress(i, len(self._parts))
+                pool.close()
+            except BaseException:
+                pool.terminate()
+                raise
+            finally:
+                pool.join()
+                self._pool = None
+        return _earliest(found, {c: i for i, c in enumerate(self._commits)})  # newest first
+
+    def cancel(self) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
+
+
 def scan_history(engine: Engine, path: str, options: ScanOptions,
                  progress: Optional[Callable[[int, int], None]] = None) -> list[Finding]:
-    """Findings in lines added by any commit reachable from all refs (or ``options.branch``).
+    """:class:`HistoryScan`, started and awaited."""
+    return HistoryScan(engine, path, options, progress).result()
 
-    Each finding carries ``commit``, ``commitDate`` and ``commitPath``
-    properties of the *earliest* commit that added the secret to that path.
-    """
-    target = _Target(path)
-    commits = git.rev_list(target.root, branch=options.branch, since=options.since,
-                           max_commits=options.max_commits or None, pathspec=target.pathspec)
-    if not commits:
-        return []
-    order = {c: i for i, c in enumerate(commits)}  # newest first
-    jobs = options.jobs or (os.cpu_count() or 1)
-    if jobs <= 1 or len(commits) < HISTORY_PARALLEL_MIN_COMMITS:
-        found = _scan_commits(engine, target.root, path, commits, options.max_file_size)
-    else:
-        import multiprocessing as mp
-        import sys
 
-        parts = git.split_evenly(commits, jobs)
-        ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-        pool = ctx.Pool(len(parts), initializer=_init, initargs=(engine,))
-        try:
-            found = []
-            for i, res in enumerate(pool.imap(_worker, [(target.root, path, p, options.max_file_size)
-                                                        for p in parts]), 1):
-                found.extend(res)
-                if progress:
-                    progress(i, len(parts))
-            pool.close()
-        except BaseException:
-            pool.terminate()
-            raise
-        finally:
-            pool.join()
-    # The same secret in the same blob (a rename, a cherry-pick, the same blob
-    # seen by two workers), then at the same path: keep the introducing commit.
+def _earliest(found: list[Finding], order: dict[str, int]) -> list[Finding]:
+    """The same secret in the same blob (a rename, a cherry-pick, the same blob
+    seen by two workers), then at the same path: keep the introducing commit."""
     def age(f: Finding) -> int:
         return order.get(f.prop("commit") or "", -1)
 

@@ -99,6 +99,7 @@ def stream_commits(root: str, commits: Sequence[str], pathspec: Sequence[str] = 
     proc = subprocess.Popen(["git", *_log_cmd(pathspec)], cwd=root, stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert proc.stdin is not None and proc.stdout is not None
+    _grow_pipe(proc.stdout.fileno())
     import threading
 
     def feed() -> None:
@@ -127,6 +128,16 @@ def stream_commits(root: str, commits: Sequence[str], pathspec: Sequence[str] = 
         proc.stdout.close()
         proc.wait()
         feeder.join(timeout=5)
+
+
+def _grow_pipe(fd: int) -> None:
+    """Let git run up to 1 MB ahead of the reader (Linux; the default pipe holds 64 KB)."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+    except (ImportError, OSError, ValueError):
+        pass
 
 
 def _split(data: bytes) -> Iterator[bytes]:
@@ -229,10 +240,16 @@ def diff_patch(root: str, ref: str) -> bytes:
                  "--no-textconv", "--no-renames", "--full-index"], root)
 
 
-def split_evenly(items: Sequence[str], parts: int) -> list[list[str]]:
-    """Interleave so every part gets a mix of old and new commits."""
+def split_contiguous(items: Sequence[str], parts: int) -> list[list[str]]:
+    """``parts`` contiguous runs of about equal length, in order."""
     parts = max(1, min(parts, len(items)))
-    return [list(items[i::parts]) for i in range(parts)]
+    size, extra = divmod(len(items), parts)
+    out, start = [], 0
+    for i in range(parts):
+        end = start + size + (1 if i < extra else 0)
+        out.append(list(items[start:end]))
+        start = end
+    return out
 
 
 def added_text(fp: FilePatch) -> bytes:
