@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import regex
-import yaml
 
 from ..errors import RuleError
 from ..models import Confidence, Severity
@@ -74,6 +73,8 @@ def load_rules(extra_dirs: Iterable[str | os.PathLike] = (), *, builtin: bool = 
 
 
 def load_rule_file(path: Path) -> list[Rule]:
+    import yaml  # only when parsing rule files: a cached engine needs no YAML
+
     try:
         with open(path, "rb") as fh:
             data = yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))

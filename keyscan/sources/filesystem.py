@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import Callable, Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Optional, Sequence
 
-import pathspec
+if TYPE_CHECKING:
+    import pathspec
 
 from .interface import SourceItem
 
@@ -29,21 +30,25 @@ def _display(root: str, rel: str) -> str:
     return os.path.join(root, rel).replace(os.sep, "/") if rel else root
 
 
-def _load_spec(path: str) -> Optional[pathspec.PathSpec]:
+def _load_spec(path: str) -> "Optional[pathspec.PathSpec]":
     try:
         with open(path, encoding="utf-8", errors="replace") as fh:
             lines = fh.read().splitlines()
     except OSError:
         return None
     lines = [ln for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
-    return pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
+    if not lines:
+        return None
+    import pathspec  # only where ignore files exist
+
+    return pathspec.GitIgnoreSpec.from_lines(lines)
 
 
 class _Ignores:
     """Stack of (directory prefix, spec) pairs; the deepest decision wins."""
 
     def __init__(self) -> None:
-        self.specs: list[tuple[str, pathspec.PathSpec]] = []
+        self.specs: "list[tuple[str, pathspec.PathSpec]]" = []
 
     def ignored(self, rel: str, is_dir: bool) -> bool:
         decision = False
@@ -84,6 +89,8 @@ def walk(root: str, *, max_file_size: int, follow_symlinks: bool, on_skip: SkipF
     if spec:
         ignores.specs.append(("", spec))
     if exclude:
+        import pathspec
+
         ignores.specs.append(("", pathspec.GitIgnoreSpec.from_lines(list(exclude))))
     seen_dirs: set[tuple[int, int]] = set()
     yield from _walk_dir(root, "", ignores, seen_dirs, max_file_size, follow_symlinks, on_skip)
