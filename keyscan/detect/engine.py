@@ -122,11 +122,32 @@ class Engine:
         # Anchors were checked by the prefilter: every span is a valid hit.
         rule = self.rules[ri]
         pattern = self.pattern(ri)
+        if rule.starts_within >= 0:
+            matches = self._anchored_matches(pattern, rule, text, spans)
+        else:
+            matches = self._window_matches(pattern, rule, text, spans)
         starts = [s for s, _ in spans]
-        n = len(text)
         results: list[RawMatch] = []
         seen: set[tuple[int, int]] = set()
-        # Merge the windows around hits that overlap.
+        for m in matches:
+            # The match must contain a keyword hit; this keeps window edges
+            # from inventing matches out of truncated tokens.
+            if not _contains_hit(spans, starts, m.start(), m.end()):
+                continue
+            s, e = m.span("secret")
+            if s < 0 or e <= s or (s, e) in seen:
+                continue
+            seen.add((s, e))
+            found = self._accept(rule, m.group("secret"), s, e)
+            if found is not None:
+                results.append(found)
+        return results
+
+    @staticmethod
+    def _window_matches(pattern: "regex.Pattern[str]", rule: Rule, text: str,
+                        spans: list[tuple[int, int]]) -> list["regex.Match[str]"]:
+        """Matches anywhere in the windows around hits (overlapping windows merged)."""
+        n = len(text)
         windows: list[list[int]] = []
         for s, e in spans:
             ws, we = max(0, s - rule.window_before), min(n, e + rule.window)
@@ -134,24 +155,34 @@ class Engine:
                 windows[-1][1] = max(windows[-1][1], we)
             else:
                 windows.append([ws, we])
+        out: list["regex.Match[str]"] = []
         for ws, we in windows:
             try:
-                matches = list(pattern.finditer(text, ws, we, timeout=REGEX_TIMEOUT))
+                out.extend(pattern.finditer(text, ws, we, timeout=REGEX_TIMEOUT))
             except TimeoutError:
                 continue
-            for m in matches:
-                # The match must contain a keyword hit; this keeps window edges
-                # from inventing matches out of truncated tokens.
-                if not _contains_hit(spans, starts, m.start(), m.end()):
+        return out
+
+    @staticmethod
+    def _anchored_matches(pattern: "regex.Pattern[str]", rule: Rule, text: str,
+                          spans: list[tuple[int, int]]) -> list["regex.Match[str]"]:
+        """Matches starting within ``rule.starts_within`` characters before a hit."""
+        n = len(text)
+        tried: set[int] = set()
+        out = []
+        for s, e in spans:
+            end = min(n, e + rule.window)
+            for pos in range(max(0, s - rule.starts_within), s + 1):
+                if pos in tried:
                     continue
-                s, e = m.span("secret")
-                if s < 0 or e <= s or (s, e) in seen:
+                tried.add(pos)
+                try:
+                    m = pattern.match(text, pos, end, timeout=REGEX_TIMEOUT)
+                except TimeoutError:
                     continue
-                seen.add((s, e))
-                found = self._accept(rule, m.group("secret"), s, e)
-                if found is not None:
-                    results.append(found)
-        return results
+                if m is not None:
+                    out.append(m)
+        return out
 
     def _accept(self, rule: Rule, secret: str, start: int, end: int) -> Optional[RawMatch]:
         entropy = shannon_entropy(secret)

@@ -20,7 +20,7 @@ from .redos import check_pattern as check_redos
 _ALLOWED_KEYS = {
     "id", "name", "provider", "family", "pattern", "keywords", "min_entropy", "severity",
     "confidence", "tags", "nhi", "checks", "references", "description", "window",
-    "window_before", "priority", "generic", "placeholder_filter", "examples", "anchor",
+    "window_before", "starts_within", "priority", "generic", "placeholder_filter", "examples", "anchor",
     "negative_examples",
 }
 _REQUIRED = ("id", "name", "provider", "pattern", "keywords", "severity", "examples")
@@ -70,6 +70,13 @@ def load_rules(extra_dirs: Iterable[str | os.PathLike] = (), *, builtin: bool = 
             if rule.id not in disabled_set:
                 rules.append(rule)
     return tuple(rules)
+
+
+def _starts_within(raw: dict, where: str) -> int:
+    value = raw.get("starts_within", -1)
+    if not isinstance(value, int) or isinstance(value, bool) or value < -1 or value > 256:
+        raise RuleError(f"{where}: 'starts_within' must be an integer from 0 to 256")
+    return value
 
 
 def load_rule_file(path: Path) -> list[Rule]:
@@ -167,6 +174,7 @@ def parse_rule(raw: Any, path: Path, index: int) -> Rule:
             anchor=anchor,
             window=int(raw.get("window", 512)),
             window_before=int(raw.get("window_before", 256)),
+            starts_within=_starts_within(raw, where),
             priority=int(raw.get("priority", 0)),
             generic=bool(raw.get("generic", False)),
             placeholder_filter=bool(raw.get("placeholder_filter", True)),

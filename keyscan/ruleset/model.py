@@ -46,6 +46,11 @@ class Rule:
     window: int = 512
     """How far after a keyword hit the exact regex may reach (characters)."""
     window_before: int = 256
+    starts_within: int = -1
+    """When >= 0: every match starts at most this many characters before its
+    keyword hit, never after it, so the regex is tried anchored at those few
+    positions instead of searched through the window (much cheaper for
+    patterns that open with a long alternation of names)."""
     priority: int = 0
     """Higher wins when two rules report overlapping text."""
     generic: bool = False
