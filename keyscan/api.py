@@ -15,6 +15,7 @@ from .documents.document import sniff_binary
 from . import baseline as _baseline
 from .errors import ScanError, UsageError
 from .models import Finding, ScanOptions, ScanResult, SkippedFile
+from .chunked import CHUNK_SIZE, scan_chunked
 from .decoders.registry import decoder_triggers
 from .pipeline import scan_document
 from .ruleset import builtin_rules_dir, load_rules
@@ -64,11 +65,13 @@ def scan_bytes(engine: Engine, path: str, raw: bytes,
 # Scanning a batch of items (runs in the parent or in a worker process)
 
 _WORKER_ENGINE: Optional[Engine] = None
+_WORKER_CHUNK = CHUNK_SIZE
 
 
-def _init_worker(engine: Engine) -> None:
-    global _WORKER_ENGINE
+def _init_worker(engine: Engine, chunk_size: int = CHUNK_SIZE) -> None:
+    global _WORKER_ENGINE, _WORKER_CHUNK
     _WORKER_ENGINE = engine
+    _WORKER_CHUNK = chunk_size
     try:
         import signal
 
@@ -79,15 +82,25 @@ def _init_worker(engine: Engine) -> None:
 
 def _scan_batch_in_worker(batch: list[SourceItem]):
     assert _WORKER_ENGINE is not None
-    return scan_items(_WORKER_ENGINE, batch)
+    return scan_items(_WORKER_ENGINE, batch, _WORKER_CHUNK)
 
 
-def scan_items(engine: Engine, items: Iterable[SourceItem]):
+def scan_items(engine: Engine, items: Iterable[SourceItem], chunk_size: int = CHUNK_SIZE):
     findings: list[Finding] = []
     skipped: list[SkippedFile] = []
     nbytes = nfiles = 0
     for item in items:
         raw = item.data
+        if raw is None and chunk_size and item.size > chunk_size:
+            result = _scan_large(engine, item, chunk_size)
+            if isinstance(result, SkippedFile):
+                skipped.append(result)
+                continue
+            if result is not None:
+                findings.extend(result[0])
+                nbytes += result[1]
+                nfiles += 1
+                continue
         if raw is None:
             try:
                 with open(item.fs_path or item.path, "rb") as fh:
@@ -110,6 +123,33 @@ def scan_items(engine: Engine, items: Iterable[SourceItem]):
         nbytes += len(raw)
         findings.extend(found)
     return findings, skipped, nbytes, nfiles
+
+
+def _scan_large(engine: Engine, item: SourceItem,
+                chunk_size: int) -> "tuple[list[Finding], int] | SkippedFile | None":
+    """A file above the chunk size: read and scanned in overlapping chunks
+    (None: a UTF-16/32 file, read whole like any other)."""
+    path = item.fs_path or item.path
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8192)
+    except OSError as exc:
+        return SkippedFile(item.path, f"unreadable: {exc.strerror or exc}")
+    if sniff_binary(head):
+        return SkippedFile(item.path, "binary")
+    if head.startswith(_WIDE_BOMS):
+        return None
+    try:
+        return scan_chunked(engine, item.path, path, chunk_size, item.properties)
+    except OSError as exc:
+        return SkippedFile(item.path, f"unreadable: {exc.strerror or exc}")
+    except (KeyboardInterrupt, MemoryError):
+        raise
+    except Exception as exc:
+        return SkippedFile(item.path, f"internal error ({type(exc).__name__})")
+
+
+_WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
 
 
 # --------------------------------------------------------------------------
@@ -176,7 +216,7 @@ def run_items(engine: Engine, items: list[SourceItem], options: ScanOptions):
     workers = _workers(options, items)
     if workers <= 1:
         for batch in batches:
-            f, s, b, n = scan_items(engine, batch)
+            f, s, b, n = scan_items(engine, batch, options.chunk_size)
             findings += f
             skipped += s
             nbytes += b
@@ -189,7 +229,7 @@ def run_items(engine: Engine, items: list[SourceItem], options: ScanOptions):
     import multiprocessing as mp
 
     ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-    pool = ctx.Pool(workers, initializer=_init_worker, initargs=(engine,))
+    pool = ctx.Pool(workers, initializer=_init_worker, initargs=(engine, options.chunk_size))
     try:
         for batch, (f, s, b, n) in zip(batches, pool.imap(_scan_batch_in_worker, batches)):
             findings += f

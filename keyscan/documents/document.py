@@ -30,8 +30,12 @@ class Document:
     errors: str = "replace"
     properties: tuple[tuple[str, str], ...] = ()
     line_map: Optional[Sequence[int]] = None
-    """For partial documents (lines added by a git diff): the real file line
-    of each document line, so positions are reported as in the file."""
+    """For partial documents (lines added by a git diff, a chunk of a large
+    file): the real file line of each document line, so positions are
+    reported as in the file."""
+    col_offset: int = 0
+    """Characters before the document's first line on that line of the file
+    (a chunk that starts in the middle of a very long line)."""
     _text: Optional[str] = field(default=None, repr=False)
     _line_starts: Optional[list[int]] = field(default=None, repr=False)
     _known: frozenset[bytes] = field(default=frozenset(), repr=False)
@@ -80,6 +84,8 @@ class Document:
         starts = self._starts()
         line = bisect.bisect_right(starts, offset) - 1
         col = offset - starts[line] + 1
+        if line == 0:
+            col += self.col_offset
         if self.line_map is not None and line < len(self.line_map):
             return self.line_map[line], col
         return line + 1, col
@@ -88,7 +94,7 @@ class Document:
         """Text of a line, numbered as :meth:`position` numbers it."""
         if self.line_map is not None:
             try:
-                line = list(self.line_map).index(line) + 1
+                line = self.line_map.index(line) + 1  # a list, or a range (O(1))
             except ValueError:
                 return ""
         starts = self._starts()

@@ -1,0 +1,91 @@
+"""Scanning one large file in chunks, in bounded memory.
+
+A file larger than the chunk size is read ``chunk_size`` bytes at a time.
+Each chunk is scanned as its own document whose line numbers (and, when a
+chunk starts in the middle of a very long line, columns) continue those of the
+file.  Consecutive chunks overlap by at least ``overlap`` bytes, and the next
+chunk starts at a line start inside that overlap whenever there is one:
+
+* a finding that starts before the next chunk's start belongs to this chunk
+  (it lies wholly inside it as long as it is shorter than the overlap);
+* a finding that starts at or after it is left to the next chunk, which holds
+  it whole, so a secret across a chunk boundary is found exactly once, never
+  truncated.
+
+Memory is bounded by the chunk size (plus what the pipeline needs per chunk),
+whatever the size of the file.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, Optional
+
+from .detect.engine import Engine
+from .documents import Document
+from .models import Finding
+from .pipeline import scan_document
+
+CHUNK_SIZE = 16 * 1024 * 1024
+MAX_OVERLAP = 256 * 1024
+"""Longer than any rule window (the longest, JWT, reaches 24,000 characters)."""
+
+
+def overlap_for(chunk_size: int) -> int:
+    return min(MAX_OVERLAP, max(1, chunk_size // 4))
+
+
+def scan_chunked(engine: Engine, display: str, fs_path: str, chunk_size: int = CHUNK_SIZE,
+                 properties: tuple[tuple[str, str], ...] = ()) -> tuple[list[Finding], int]:
+    """Findings of the file at ``fs_path`` (reported as ``display``) and the
+    number of bytes read."""
+    findings: list[Finding] = []
+    total = 0
+    for doc, own_until, nbytes in _chunks(display, fs_path, chunk_size, overlap_for(chunk_size), properties):
+        total += nbytes
+        for f in scan_document(doc, engine):
+            if own_until is None or (f.start_line, f.start_column) < own_until:
+                findings.append(f)
+    return findings, total
+
+
+def _chunks(display: str, fs_path: str, chunk_size: int, overlap: int, properties: tuple[tuple[str, str], ...]
+            ) -> Iterator[tuple[Document, Optional[tuple[int, int]], int]]:
+    """``(document, (line, column) where the next chunk starts or None for the
+    last chunk, new bytes read)``."""
+    line_base, col_base = 1, 0
+    buf = b""
+    with open(fs_path, "rb") as fh:
+        while True:
+            need = chunk_size - len(buf)
+            block = fh.read(need)
+            buf += block
+            final = len(block) < need
+            doc = Document(path=display, data=buf, properties=properties, col_offset=col_base,
+                           line_map=range(line_base, line_base + buf.count(b"\n") + 1))
+            if final:
+                yield doc, None, len(block)
+                return
+            nxt = _next_start(buf, overlap)
+            yield doc, doc.position(len(buf[:nxt].decode("utf-8", "replace"))), len(block)
+            consumed = buf[:nxt]
+            newlines = consumed.count(b"\n")
+            line_base += newlines
+            if consumed.endswith(b"\n"):
+                col_base = 0
+            else:  # mid-line: the next chunk's first line continues this one
+                chars = len(consumed[consumed.rfind(b"\n") + 1:].decode("utf-8", "replace"))
+                col_base = chars if newlines else col_base + chars
+            buf = buf[nxt:]
+
+
+def _next_start(buf: bytes, overlap: int) -> int:
+    """A line start at or before ``len(buf) - overlap`` (or a UTF-8 character
+    boundary there, inside a line longer than the overlap); always > 0."""
+    limit = max(1, len(buf) - overlap)
+    nl = buf.rfind(b"\n", 0, limit)
+    if nl >= 0 and limit - (nl + 1) <= overlap:
+        return nl + 1
+    pos = limit
+    while pos > 1 and (buf[pos] & 0xC0) == 0x80:  # never split a UTF-8 sequence
+        pos -= 1
+    return pos

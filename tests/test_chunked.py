@@ -1,0 +1,123 @@
+"""Large files are scanned in overlapping chunks: findings are identical to a
+whole-file scan wherever the chunk boundaries fall, and memory stays bounded."""
+
+from __future__ import annotations
+
+import random
+import zlib
+
+import pytest
+
+from keyscan import scan
+from keyscan.chunked import _next_start, overlap_for, scan_chunked
+from keyscan.detect.checks import base62
+from keyscan.models import ScanOptions
+
+
+def _ghp(seed: int) -> str:
+    rnd = random.Random(seed)
+    body = "".join(rnd.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") for _ in range(30))
+    return "ghp_" + body + base62(zlib.crc32(body.encode()))
+
+
+def _findings(path, chunk_size):
+    res = scan(ScanOptions(paths=(str(path),), chunk_size=chunk_size, max_file_size=0, jobs=1, use_cache=False))
+    return [(f.rule_id, f.secret, f.start_line, f.start_column, f.end_line, f.end_column) for f in res.findings]
+
+
+def test_a_key_across_every_boundary_position_is_found_once(tmp_path):
+    """Keys are planted so that, over the file, chunk boundaries (4 KiB
+    chunks) cut through every character position of a key and of its name."""
+    rnd = random.Random(5)
+    lines, expected = [], []
+    for i in range(400):
+        if i % 3 == 0:
+            key = _ghp(i)
+            pad = "x" * rnd.randrange(0, 90)
+            lines.append(f"{pad} GITHUB_TOKEN={key} # {i}")
+            expected.append(("github-pat-classic", key, i + 1, len(pad) + 15))
+        else:
+            lines.append("filler " * rnd.randrange(1, 30))
+    path = tmp_path / "big.log"
+    path.write_text("\n".join(lines) + "\n")
+    whole = _findings(path, 0)  # 0: no chunking
+    assert [(r, s, ln, c) for r, s, ln, c, _, _ in whole] == expected
+    for chunk in (1024, 4096, 4099, 10_000):
+        assert _findings(path, chunk) == whole, chunk
+
+
+def test_long_line_cut_mid_line_keeps_columns(tmp_path):
+    """A single line longer than the overlap is cut inside the line: columns continue."""
+    keys = [_ghp(100 + i) for i in range(40)]
+    parts, expected, col = [], [], 1
+    rnd = random.Random(9)
+    for k in keys:
+        filler = "é" * rnd.randrange(50, 400) + " "  # two bytes per character
+        parts.append(filler + k + " ")
+        col += len(filler)
+        expected.append(("github-pat-classic", k, 2, col))
+        col += len(k) + 1
+    path = tmp_path / "minified.js"
+    path.write_text("header\n" + "".join(parts) + "\ntrailer\n", encoding="utf-8")
+    for chunk in (0, 2048, 3001):
+        assert [(r, s, ln, c) for r, s, ln, c, _, _ in _findings(path, chunk)] == expected, chunk
+
+
+def test_multi_line_private_key_across_a_boundary(tmp_path):
+    pem = ("-----BEGIN OPENSSH PRIVATE KEY-----\n"
+           + "\n".join("b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW"[:70]
+                       for _ in range(6))
+           + "\n-----END OPENSSH PRIVATE KEY-----\n")
+    for before in range(0, 1200, 97):
+        path = tmp_path / "dump.txt"
+        path.write_text("a line of text\n" * before + pem + "tail\n" * 300)
+        whole = _findings(path, 0)
+        assert whole, "the PEM block must be found by a whole-file scan"
+        assert _findings(path, 2048) == whole, before
+
+
+def test_bytes_and_files_are_counted_once(tmp_path):
+    path = tmp_path / "big.txt"
+    path.write_bytes(b"word " * 10_000)
+    res = scan(ScanOptions(paths=(str(path),), chunk_size=4096, jobs=1, use_cache=False))
+    assert (res.files_scanned, res.bytes_scanned) == (1, 50_000)
+
+
+@pytest.mark.parametrize("size,overlap", [(10, 3), (4096, 1024), (50_000, 12_500)])
+def test_next_start_is_a_line_start_or_char_boundary_and_makes_progress(size, overlap):
+    rnd = random.Random(size)
+    for _ in range(200):
+        buf = "".join(rnd.choice(["a", "é", "\n", "✓", "b"]) for _ in range(size)).encode()[:size]
+        nxt = _next_start(buf, overlap)
+        assert 0 < nxt <= len(buf)
+        assert nxt >= len(buf) - 2 * overlap - 4 or len(buf) < 2 * overlap
+        assert (buf[nxt - 1:nxt] == b"\n") or (buf[nxt] & 0xC0) != 0x80
+
+
+def test_overlap_never_exceeds_a_quarter_of_the_chunk():
+    assert overlap_for(4096) == 1024 and overlap_for(1 << 30) == 256 * 1024
+
+
+def test_chunked_memory_stays_bounded(tmp_path):
+    """A 64 MiB file in 1 MiB chunks: the largest chunk document is 1 MiB."""
+    import tracemalloc
+
+    path = tmp_path / "huge.log"
+    key = _ghp(7)
+    with open(path, "wb") as fh:
+        line = b"2024-05-30T14:30:00Z INFO request served in 12 ms by worker-3\n"
+        block = line * (1024 * 1024 // len(line))
+        for i in range(64):
+            fh.write(block)
+            if i == 40:
+                fh.write(f"export GITHUB_TOKEN={key}\n".encode())
+    from keyscan.api import build_engine
+
+    engine = build_engine(ScanOptions(use_cache=False))
+    tracemalloc.start()
+    findings, nbytes = scan_chunked(engine, "huge.log", str(path), 1024 * 1024)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert [f.secret for f in findings] == [key]
+    assert nbytes == path.stat().st_size
+    assert peak < 16 * 1024 * 1024, peak
