@@ -4,7 +4,8 @@
     .venv/bin/python bench/perf.py                 # ~100 MB haystack + 3000-commit repo + startup
     .venv/bin/python bench/perf.py --size 30       # smaller haystack
     .venv/bin/python bench/perf.py --big           # ~1 GB haystack
-    .venv/bin/python bench/perf.py --only dir      # dir | git | startup (repeatable)
+    .venv/bin/python bench/perf.py --only dir      # dir | git | startup | bigfile (repeatable)
+    .venv/bin/python bench/perf.py --only bigfile  # one 2 GB log file (--bigfile-mb), bounded memory
 
 Everything generated lives under bench/.work/ (git-ignored) and is deterministic for a
 given --seed; it is reused when it already matches the requested size and seed.
@@ -439,6 +440,42 @@ def generate_git_repo(dest: Path, commits: int, seed: int) -> Path:
     return dest
 
 
+def generate_bigfile(dest: Path, size_mb: int, seed: int) -> Tuple[Path, int]:
+    """One large CI-style log (``size_mb``), a planted fake key every ~10% of it."""
+    path = dest / "build.log"
+    marker = dest / ".bench-bigfile.json"
+    want = {"version": 1, "size_mb": size_mb, "seed": seed}
+    if marker.exists() and json.loads(marker.read_text()) == want and path.exists():
+        return path, 10
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    t0 = time.perf_counter()
+    rng = random.Random(seed + 2)
+    keys = _load_keys(seed + 2)
+    pools = Pools(rng, keys)
+    segment = ("\n".join(pools.log[i % len(pools.log)] for i in range(2000)) + "\n").encode()
+    planted = _planted(keys)
+    target = size_mb * 1_000_000
+    step = max(1, target // 10)
+    written, n_planted, next_plant = 0, 0, step // 2
+    with open(path, "wb") as fh:
+        while written < target:
+            fh.write(segment)
+            written += len(segment)
+            if written >= next_plant and n_planted < 10:
+                name, value = planted[n_planted % len(planted)]
+                line = f"2025-10-01T00:00:00.0000000Z export {name}={value}\n".encode()
+                fh.write(line)
+                written += len(line)
+                n_planted += 1
+                next_plant += step
+    marker.write_text(json.dumps(want))
+    print(f"generated {path.relative_to(ROOT)}: {written / 1e6:.0f} MB, {n_planted} planted keys "
+          f"({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
+    return path, n_planted
+
+
 # --------------------------------------------------------------------------- runs
 
 
@@ -521,6 +558,21 @@ def bench_git(tools: List[Tool], repo: Path, commits: int, repeat: int, timeout:
             + text)
 
 
+def bench_bigfile(tools: List[Tool], path: Path, planted: int, timeout: float) -> str:
+    size = path.stat().st_size
+    rows = []
+    for t in tools:
+        print(f"  scanning one {size / 1e9:.1f} GB file with {t.name} ...", file=sys.stderr, flush=True)
+        res, findings, status = t.scan_dir(path.parent, timeout=timeout)
+        if findings is None:
+            rows.append([t.name, status, "", "", ""])
+            continue
+        rows.append([t.name, f"{res.wall:.1f}", f"{size / 1e6 / res.wall:.0f}", f"{res.peak_rss_mb:.0f}", len(findings)])
+    text = md_table(["tool", "wall s", "MB/s", "peak RSS MB", "findings"], rows)
+    return (f"One large file: {size / 1e9:.2f} GB CI log, {planted} planted fake keys (keyscan with "
+            f"`--max-file-size 0`: read in 8 MB chunks with overlap)\n\n" + text)
+
+
 def bench_startup(tools: List[Tool], runs: int = 5) -> str:
     empty = WORK / "empty"
     if empty.exists():
@@ -552,7 +604,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--commits", type=int, default=3000, help="commits in the generated git repository")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--repeat", type=int, default=3, help="runs per tool; the fastest is kept (default 3)")
-    ap.add_argument("--only", action="append", choices=["dir", "git", "startup"], help="run only these parts")
+    ap.add_argument("--only", action="append", choices=["dir", "git", "startup", "bigfile"],
+                    help="run only these parts (bigfile is not run by default)")
+    ap.add_argument("--bigfile-mb", type=int, default=2048, help="size of the single large file (default 2048 MB)")
     ap.add_argument("--with-slow", action="store_true", help="also run detect-secrets and CredSweeper (very slow)")
     ap.add_argument("--no-refs", action="store_true", help="keyscan only")
     ap.add_argument("--timeout", type=float, default=1800, help="per tool run, seconds")
@@ -592,6 +646,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         print("\n" + sections[-1], flush=True)
     if "startup" in parts:
         sections.append(bench_startup(tools))
+        print("\n" + sections[-1], flush=True)
+    if "bigfile" in parts:
+        path, planted = generate_bigfile(WORK / "bigfile", args.bigfile_mb, args.seed)
+        big_tools = [keyscan_tool([*args.keyscan_arg, "--max-file-size", "0"])] + tools[1:]
+        sections.append(bench_bigfile(big_tools, path, planted, args.timeout))
         print("\n" + sections[-1], flush=True)
     print("\n---- markdown for README.md ----\n")
     print(f"Machine: {machine_info()}\n")

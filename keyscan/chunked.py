@@ -25,7 +25,7 @@ from .documents import Document
 from .models import Finding
 from .pipeline import scan_document
 
-CHUNK_SIZE = 16 * 1024 * 1024
+CHUNK_SIZE = 8 * 1024 * 1024
 MAX_OVERLAP = 256 * 1024
 """Longer than any rule window (the longest, JWT, reaches 24,000 characters)."""
 

@@ -105,8 +105,9 @@ def scan_cmd(
     disable_rule: List[str] = typer.Option([], "--disable-rule", help="Rule id to turn off (repeatable)."),
     no_entropy: bool = typer.Option(False, "--no-entropy", help="Turn off generic entropy-based detection."),
     max_file_size: Optional[str] = typer.Option(None, "--max-file-size",
-                                                help="Skip (and report) files larger than this (e.g. 10MB, 512k). "
-                                                "[default: 10MB]"),
+                                                help="Skip (and report) files larger than this (e.g. 10MB, 512k; "
+                                                "0 for no limit). Files above 8MB are scanned in overlapping "
+                                                "chunks, in bounded memory. [default: 10MB]"),
     follow_symlinks: bool = typer.Option(False, "--follow-symlinks", help="Follow symbolic links."),
     history: bool = typer.Option(False, "--history", help="Also scan every commit reachable from all refs."),
     since: Optional[str] = typer.Option(None, "--since", help="With --history: only commits after this date."),

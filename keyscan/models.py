@@ -110,7 +110,7 @@ class ScanOptions:
     paths: tuple[str, ...] = (".",)
     max_file_size: int = 10 * 1024 * 1024
     """Files above this are skipped and reported (0: no limit)."""
-    chunk_size: int = 16 * 1024 * 1024
+    chunk_size: int = 8 * 1024 * 1024
     """Files above this are read and scanned in overlapping chunks of this size
     (bounded memory; a secret across a chunk boundary is still found once)."""
     follow_symlinks: bool = False
