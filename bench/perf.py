@@ -488,24 +488,26 @@ def _warm(tools: List[Tool]) -> None:
                 t.scan_dir(Path(tmp), timeout=300)
 
 
-def _best(tool: Tool, fn: str, target: Path, repeat: int, timeout: float):
-    best = None
-    for _ in range(repeat):
-        res, findings, status = getattr(tool, fn)(target, timeout=timeout)
-        if findings is None:
-            return res, None, status
-        if best is None or res.wall < best[0].wall:
-            best = (res, findings, status)
-    return best
+def _best_round_robin(tools: List[Tool], fn: str, target: Path, repeat: int, timeout: float, what: str):
+    """Each tool's fastest of ``repeat`` runs, the tools taking turns so that a
+    drift in machine speed (shared virtual CPUs) is spread over all of them."""
+    best: Dict[str, tuple] = {}
+    for r in range(repeat):
+        for t in tools:
+            if t.name in best and best[t.name][1] is None:
+                continue  # unavailable: do not retry
+            print(f"  {what} with {t.name} (run {r + 1}/{repeat}) ...", file=sys.stderr, flush=True)
+            res, findings, status = getattr(t, fn)(target, timeout=timeout)
+            cur = best.get(t.name)
+            if findings is None or cur is None or (cur[1] is not None and res.wall < cur[0].wall):
+                best[t.name] = (res, findings, status)
+    return [(t, *best[t.name]) for t in tools if t.name in best]
 
 
 def bench_dir(tools: List[Tool], target: Path, size: int, files: int, repeat: int, timeout: float) -> str:
     rows, speeds = [], {}
-    results = []
-    for t in tools:
-        print(f"  scanning haystack with {t.name} ...", file=sys.stderr, flush=True)
-        res, findings, status = _best(t, "scan_dir", target, repeat, timeout)
-        results.append((t, res, findings, status))
+    results = _best_round_robin(tools, "scan_dir", target, repeat, timeout, "scanning haystack")
+    for t, res, findings, status in results:
         if findings is not None:
             speeds[t.name] = size / 1e6 / res.wall
     fastest = max(speeds.values()) if speeds else 0
@@ -532,14 +534,10 @@ def bench_git(tools: List[Tool], repo: Path, commits: int, repeat: int, timeout:
     rows.append(["git log -p (baseline)", f"{base.wall:.2f}", f"{hist_mb / base.wall:.1f}", f"{base.peak_rss_mb:.0f}", "", ""])
     has_history = keyscan_has_history()
     results = []
-    for t in tools:
-        if t.git_args is None:
-            continue
-        if t.name == "keyscan" and not has_history:
-            results.append((t, None, None, "unavailable (`keyscan scan --history` not implemented yet)"))
-            continue
-        print(f"  scanning git history with {t.name} ...", file=sys.stderr, flush=True)
-        results.append((t, *_best(t, "scan_git", repo, repeat, timeout)))
+    if not has_history:
+        results.append((tools[0], None, None, "unavailable (`keyscan scan --history` not implemented yet)"))
+    git_tools = [t for t in tools if t.git_args is not None and (t.name != "keyscan" or has_history)]
+    results += _best_round_robin(git_tools, "scan_git", repo, repeat, timeout, "scanning git history")
     for t, res, findings, status in results:
         if findings is not None:
             walls[t.name] = res.wall
