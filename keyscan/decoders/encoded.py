@@ -69,7 +69,8 @@ class EncodedDecoder:
         try:
             text = doc.text
             out: list[Fragment] = []
-            _decode_all(text, None, 1, out, None)
+            # An ASCII file's bytes are its characters: no re-encoding needed.
+            _decode_all(text, None, 1, out, None, doc.data if len(doc.data) == len(text) else None)
             return out
         except Exception:
             return []
@@ -87,7 +88,7 @@ _RUN = b"a" * MIN_B64
 _URLSAFE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
-def _b64_spans(text: str) -> Iterable[tuple[int, int]]:
+def _b64_spans(text: str, ascii_bytes: Optional[bytes] = None) -> Iterable[tuple[int, int]]:
     """Spans of runs of >= MIN_B64 base64-alphabet characters (plus ``=`` padding).
 
     The text is mapped to two symbols with ``bytes.translate`` and runs of the
@@ -97,7 +98,8 @@ def _b64_spans(text: str) -> Iterable[tuple[int, int]]:
     ``ascii``/``replace`` keeps one byte per character, so offsets are
     character offsets.
     """
-    tr = text.encode("ascii", "replace").translate(_TABLE)
+    raw = ascii_bytes if ascii_bytes is not None else text.encode("ascii", "replace")
+    tr = raw.translate(_TABLE)
     find = tr.find
     n = len(text)
     pos = find(_RUN)
@@ -106,7 +108,14 @@ def _b64_spans(text: str) -> Iterable[tuple[int, int]]:
         if end == -1:
             end = n
         s, e = pos, end
-        if (e < n and text[e] in "-_") or (s > 0 and text[s - 1] in "-_"):
+        urlsafe = (e < n and text[e] in "-_") or (s > 0 and text[s - 1] in "-_")
+        if not urlsafe:
+            run = text[s:e]
+            if run.islower() or run.isupper():
+                # hex digests, lower-case words and paths, CONSTANTS: never base64 of text
+                pos = find(_RUN, end)
+                continue
+        if urlsafe:
             lo = max(0, s - 4096)
             while s > lo and text[s - 1] in _URLSAFE_CHARS:
                 s -= 1
@@ -123,12 +132,12 @@ def _b64_spans(text: str) -> Iterable[tuple[int, int]]:
 
 
 def _decode_all(text: str, parent: Optional[Fragment], depth: int, out: list[Fragment],
-                parent_loc: Optional[str]) -> None:
+                parent_loc: Optional[str], ascii_bytes: Optional[bytes] = None) -> None:
     """Append fragments for every encoded value in ``text`` (a document text when
     ``parent`` is None, else the text of ``parent``)."""
     seen: dict[str, Optional[str]] = {}
     n = 0
-    for s, e in _b64_spans(text):
+    for s, e in _b64_spans(text, ascii_bytes):
         if e - s > MAX_B64:
             continue
         # A JSON/shell escape right before the blob (`\nZ2hw...`) glued a letter onto it.
