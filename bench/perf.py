@@ -599,7 +599,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", type=int, default=100, help="haystack size in MB (default 100)")
     ap.add_argument("--big", action="store_true", help="about 1 GB haystack (same as --size 1000)")
-    ap.add_argument("--commits", type=int, default=3000, help="commits in the generated git repository")
+    ap.add_argument("--commits", type=int, default=10000, help="commits in the generated git repository (default 10000)")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--repeat", type=int, default=3, help="runs per tool; the fastest is kept (default 3)")
     ap.add_argument("--only", action="append", choices=["dir", "git", "startup", "bigfile"],

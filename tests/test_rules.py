@@ -64,6 +64,8 @@ def test_rules_check_fails_on_a_missed_example(tmp_path):
      "    severity: low\n", "missing 'examples'"),
     ("  - id: x5\n    name: X\n    provider: P\n    pattern: '(?P<secret>ab)'\n    keywords: [ab]\n"
      "    severity: low\n    examples: [a]\n    colour: red\n", "unknown key(s) colour"),
+    ("  - id: x6\n    name: X\n    provider: P\n    pattern: '(?P<secret>ab)'\n    keywords: [ab]\n"
+     "    severity: low\n    examples: [a]\n    starts_within: -3\n", "'starts_within' must be an integer"),
 ])
 def test_bad_rule_file_error_names_file_and_rule(tmp_path, body, message):
     path = tmp_path / "r.yml"
@@ -80,3 +82,20 @@ def test_bad_rules_dir_on_cli_is_exit_2(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.startswith("keyscan: error: ") and "r.yml" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_starts_within_tries_the_regex_only_just_before_the_keyword(tmp_path):
+    """A match that starts further before its keyword than ``starts_within``
+    says is not tried; the default window search finds it."""
+    from keyscan.detect.engine import Engine
+
+    text = "name_prefix_token=Zq8wK2mP4xR7vT1n"
+    def rule(extra: str):
+        path = tmp_path / "r.yml"
+        path.write_text("rules:\n  - id: t1\n    name: T\n    provider: P\n"
+                        "    pattern: '(?P<secret>name_prefix_token=[A-Za-z0-9]{16})'\n"
+                        "    keywords: [token]\n    severity: low\n    examples: [a]\n" + extra)
+        return load_rule_file(path)
+    assert [m.secret for m in Engine(rule("")).scan(text.encode())] == [text]
+    assert [m.secret for m in Engine(rule("    starts_within: 12\n")).scan(text.encode())] == [text]
+    assert Engine(rule("    starts_within: 11\n")).scan(text.encode()) == []
