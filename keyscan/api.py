@@ -6,7 +6,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Iterable, Iterator, Optional
 
 from . import cache
 from .detect.engine import Engine
@@ -82,7 +82,7 @@ def _init_worker(engine: Engine, chunk_size: int = CHUNK_SIZE) -> None:
 
 def _scan_batch_in_worker(batch: list[SourceItem]):
     assert _WORKER_ENGINE is not None
-    return scan_items(_WORKER_ENGINE, batch, _WORKER_CHUNK)
+    return (*scan_items(_WORKER_ENGINE, batch, _WORKER_CHUNK), len(batch))
 
 
 def scan_items(engine: Engine, items: Iterable[SourceItem], chunk_size: int = CHUNK_SIZE):
@@ -156,27 +156,37 @@ _WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
 
 
 def collect_items(options: ScanOptions, skipped: list[SkippedFile]) -> list[SourceItem]:
-    items: list[SourceItem] = []
+    return list(iter_items(options, skipped))
 
+
+def iter_items(options: ScanOptions, skipped: list[SkippedFile]) -> Iterator[SourceItem]:
+    """What ``options.paths`` name, as the walk finds it.  Missing paths raise
+    :class:`UsageError` before anything is yielded; the same file named twice
+    (overlapping arguments) is yielded once."""
+    for p in options.paths:
+        if p != "-" and not os.path.lexists(p):
+            raise UsageError(f"path does not exist: {p}")
+    return _iter_items(options, skipped)
+
+
+def _iter_items(options: ScanOptions, skipped: list[SkippedFile]) -> Iterator[SourceItem]:
     def on_skip(path: str, reason: str) -> None:
         skipped.append(SkippedFile(path, reason))
 
+    seen: set[str] = set()
     for p in options.paths:
         if p == "-":
             data = options.stdin_data
             if data is None:
                 data = sys.stdin.buffer.read()
-            items.append(SourceItem(path=options.stdin_name, size=len(data), data=data))
-            continue
-        if not os.path.lexists(p):
-            raise UsageError(f"path does not exist: {p}")
-        items.extend(walk(p, max_file_size=options.max_file_size, follow_symlinks=options.follow_symlinks,
-                          on_skip=on_skip, exclude=options.exclude))
-    # The same file named twice (overlapping arguments) is scanned once.
-    unique: dict[str, SourceItem] = {}
-    for it in items:
-        unique.setdefault(it.path, it)
-    return list(unique.values())
+            found: Iterable[SourceItem] = [SourceItem(path=options.stdin_name, size=len(data), data=data)]
+        else:
+            found = walk(p, max_file_size=options.max_file_size, follow_symlinks=options.follow_symlinks,
+                         on_skip=on_skip, exclude=options.exclude)
+        for it in found:
+            if it.path not in seen:
+                seen.add(it.path)
+                yield it
 
 
 def _batches(items: list[SourceItem]) -> list[list[SourceItem]]:
@@ -195,56 +205,93 @@ def _batches(items: list[SourceItem]) -> list[list[SourceItem]]:
     return batches
 
 
-def _workers(options: ScanOptions, items: list[SourceItem]) -> int:
-    if options.jobs == 1:
-        return 1
-    total = sum(i.size for i in items)
-    if options.jobs == 0 and (total < PARALLEL_MIN_BYTES or len(items) < PARALLEL_MIN_FILES):
-        return 1
-    n = options.jobs or (os.cpu_count() or 1)
-    return max(1, min(n, len(items)))
+def _stream_batches(items: Iterator[SourceItem], state: dict) -> Iterator[list[SourceItem]]:
+    """Batches of similar cost as the walk yields items (it runs in the pool's
+    feeder thread, so walking overlaps scanning); a walk error is kept in
+    ``state`` for the main thread."""
+    cur: list[SourceItem] = []
+    size = 0
+    try:
+        for it in items:
+            state["total"] += 1
+            cur.append(it)
+            size += it.size
+            if size >= BATCH_BYTES or len(cur) >= BATCH_FILES:
+                yield cur
+                cur, size = [], 0
+    except Exception as exc:  # noqa: BLE001 - re-raised by run_items
+        state["error"] = exc
+    if cur:
+        yield cur
 
 
-def run_items(engine: Engine, items: list[SourceItem], options: ScanOptions):
-    findings: list[Finding] = []
-    skipped: list[SkippedFile] = []
-    nbytes = nfiles = 0
-    total = len(items)
-    done = 0
-    progress = options.progress
-    batches = _batches(items)
-    workers = _workers(options, items)
-    if workers <= 1:
-        for batch in batches:
-            f, s, b, n = scan_items(engine, batch, options.chunk_size)
-            findings += f
-            skipped += s
-            nbytes += b
-            nfiles += n
-            done += len(batch)
-            if progress:
-                progress(done, total)
-        return findings, skipped, nbytes, nfiles
+def run_items(engine: Engine, items: Iterable[SourceItem], options: ScanOptions):
+    """Scan ``items`` (a list, or an iterator fed by a directory walk).
 
+    Small scans run in this process; large ones in a pool of worker
+    processes that starts as soon as the walk has found enough work, so the
+    rest of the walk overlaps the scanning.  Results do not depend on the
+    path taken (the caller sorts them)."""
+    it = iter(items)
+    head: list[SourceItem] = []
+    size = 0
+    parallel = False
+    if options.jobs != 1:
+        for item in it:
+            head.append(item)
+            size += item.size
+            if (options.jobs > 1 and len(head) >= 2) or \
+                    (size >= PARALLEL_MIN_BYTES and len(head) >= PARALLEL_MIN_FILES):
+                parallel = True
+                break
+    if not parallel:
+        return _run_serial(engine, head + list(it), options)
+
+    import itertools
     import multiprocessing as mp
 
+    findings: list[Finding] = []
+    skipped: list[SkippedFile] = []
+    nbytes = nfiles = done = 0
+    state = {"total": 0, "error": None}
+    workers = options.jobs or (os.cpu_count() or 1)
     ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     pool = ctx.Pool(workers, initializer=_init_worker, initargs=(engine, options.chunk_size))
     try:
-        for batch, (f, s, b, n) in zip(batches, pool.imap(_scan_batch_in_worker, batches)):
+        # The first items, largest first so the long poles start early.
+        batches = _stream_batches(itertools.chain(sorted(head, key=lambda i: -i.size), it), state)
+        for f, s, b, n, count in pool.imap(_scan_batch_in_worker, batches):
             findings += f
             skipped += s
             nbytes += b
             nfiles += n
-            done += len(batch)
-            if progress:
-                progress(done, total)
+            done += count
+            if options.progress:
+                options.progress(done, state["total"])
         pool.close()
     except BaseException:
         pool.terminate()
         raise
     finally:
         pool.join()
+    if state["error"] is not None:
+        raise state["error"]
+    return findings, skipped, nbytes, nfiles
+
+
+def _run_serial(engine: Engine, items: list[SourceItem], options: ScanOptions):
+    findings: list[Finding] = []
+    skipped: list[SkippedFile] = []
+    nbytes = nfiles = done = 0
+    for batch in _batches(items):
+        f, s, b, n = scan_items(engine, batch, options.chunk_size)
+        findings += f
+        skipped += s
+        nbytes += b
+        nfiles += n
+        done += len(batch)
+        if options.progress:
+            options.progress(done, len(items))
     return findings, skipped, nbytes, nfiles
 
 
@@ -277,7 +324,7 @@ def scan(options: ScanOptions) -> ScanResult:
 
                 started = [history.HistoryScan(engine, p, options) for p in options.paths if p != "-"]
             try:
-                items = collect_items(options, skipped)
+                items = iter_items(options, skipped)
                 findings, skipped2, nbytes, nfiles = run_items(engine, items, options)
                 skipped.extend(skipped2)
                 if options.history:
