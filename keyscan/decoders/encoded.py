@@ -30,6 +30,8 @@ import binascii
 import re
 from typing import Iterable, Optional
 
+import regex
+
 from ..documents import Document
 from .interface import Fragment, Segment
 
@@ -85,6 +87,9 @@ def _b64_table() -> bytes:
 
 _TABLE = _b64_table()
 _RUN = b"a" * MIN_B64
+# Runs of >= MIN_B64 alphabet symbols; the literal prefix lets the regex engine
+# jump between candidates with a native substring search.
+_RUNS = regex.compile(re.escape(_RUN) + b"a*+")
 _URLSAFE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
@@ -92,30 +97,29 @@ def _b64_spans(text: str, ascii_bytes: Optional[bytes] = None) -> Iterable[tuple
     """Spans of runs of >= MIN_B64 base64-alphabet characters (plus ``=`` padding).
 
     The text is mapped to two symbols with ``bytes.translate`` and runs of the
-    standard alphabet are found with ``bytes.find``: both native, no
-    per-position regex attempt (snake_case identifiers never form a run).  A run
+    standard alphabet are found by a regex with a 16-symbol literal prefix:
+    both native, no per-position attempt (snake_case identifiers never form a
+    run).  A run
     touching ``-``/``_`` is extended over the URL-safe alphabet.  Encoding with
     ``ascii``/``replace`` keeps one byte per character, so offsets are
     character offsets.
     """
     raw = ascii_bytes if ascii_bytes is not None else text.encode("ascii", "replace")
-    tr = raw.translate(_TABLE)
-    find = tr.find
     n = len(text)
-    pos = find(_RUN)
-    while pos != -1:
-        end = find(b"b", pos + MIN_B64)
-        if end == -1:
-            end = n
-        s, e = pos, end
+    done = 0  # runs inside an extended URL-safe span were already covered
+    for m in _RUNS.finditer(raw.translate(_TABLE)):
+        s, e = m.span()
+        if s < done:  # the rest of a run after an extended span is a run of its own
+            if e - done < MIN_B64:
+                continue
+            s = done
+        end = e
         urlsafe = (e < n and text[e] in "-_") or (s > 0 and text[s - 1] in "-_")
         if not urlsafe:
             run = text[s:e]
             if run.islower() or run.isupper():
-                # hex digests, lower-case words and paths, CONSTANTS: never base64 of text
-                pos = find(_RUN, end)
-                continue
-        if urlsafe:
+                continue  # hex digests, lower-case words and paths, CONSTANTS: never base64 of text
+        else:
             lo = max(0, s - 4096)
             while s > lo and text[s - 1] in _URLSAFE_CHARS:
                 s -= 1
@@ -123,12 +127,12 @@ def _b64_spans(text: str, ascii_bytes: Optional[bytes] = None) -> Iterable[tuple
             while e < hi and text[e] in _URLSAFE_CHARS:
                 e += 1
             end = max(end, e)
+        done = end
         stop = e
         while e < n and e - stop < 2 and text[e] == "=":
             e += 1
         if not (e < n and text[e] == "="):  # "===" is not base64 padding
             yield s, e
-        pos = find(_RUN, end)
 
 
 def _decode_all(text: str, parent: Optional[Fragment], depth: int, out: list[Fragment],
