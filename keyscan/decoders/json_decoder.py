@@ -277,7 +277,9 @@ def _emit(out: _Builder, text: str, outer: Optional[OffsetMap], depth: int) -> N
                 out.sep("\n")
         if value.has_escapes and depth + 1 < MAX_DEPTH:
             decoded = value.value
-            if looks_like_json(decoded):  # JSON inside a string: one level deeper
+            # JSON inside a string: one level deeper, when it holds anything
+            # _emit would add (an escaped string, a name/value or flag pair).
+            if looks_like_json(decoded) and ("\\" in decoded or '"value"' in decoded or '"-' in decoded):
                 vm = value.offset_map()
                 _emit(out, decoded, vm if outer is None else vm.compose(outer), depth + 1)
     if '"value"' in text:

@@ -55,6 +55,7 @@ from __future__ import annotations
 import bisect
 import gc
 import re
+from json import loads as _json_loads
 from typing import Iterator, Optional, Union
 
 from .interface import Segment
@@ -74,6 +75,9 @@ _TOKEN = re.compile(
 )
 _ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})(?:\\u([dD][c-fC-F][0-9a-fA-F]{2}))?|(.)|$)", re.S)
 _SIMPLE = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+# An escaped low surrogate is decoded differently by the tolerant decoder after
+# a non-lead escape: such strings always take the exact path.
+_LOW_SURROGATE_ESC = re.compile(r"\\u[dD][c-fC-F]")
 _IDENT = re.compile(r"^[A-Za-z_$@][\w$@-]*$")
 _LOOKS_JSON = re.compile(r"\s*[\[{]")
 
@@ -170,7 +174,19 @@ class JsonString:
             if not self.has_escapes:
                 self._value = self.raw
             else:
-                self._decode()
+                raw = self.raw
+                fast = None
+                if "\\u" not in raw or not _LOW_SURROGATE_ESC.search(raw):
+                    # Well-formed escapes decode identically in the native parser;
+                    # the offset map is computed only if a finding needs it.
+                    try:
+                        fast = _json_loads('"' + raw + '"', strict=False)
+                    except ValueError:
+                        pass
+                if isinstance(fast, str):
+                    self._value = fast
+                else:
+                    self._decode()
         return self._value  # type: ignore[return-value]
 
     def offset_map(self) -> OffsetMap:
