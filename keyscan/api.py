@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 import sys
 import time
 from pathlib import Path
@@ -15,7 +16,7 @@ from .documents.document import sniff_binary
 from . import baseline as _baseline
 from .errors import ScanError, UsageError
 from .models import Finding, ScanOptions, ScanResult, SkippedFile
-from .chunked import CHUNK_SIZE, scan_chunked
+from .chunked import CHUNK_SIZE, scan_chunked, split_ranges
 from .decoders.registry import decoder_triggers
 from .pipeline import scan_document
 from .ruleset import builtin_rules_dir, load_rules
@@ -91,7 +92,7 @@ def scan_items(engine: Engine, items: Iterable[SourceItem], chunk_size: int = CH
     nbytes = nfiles = 0
     for item in items:
         raw = item.data
-        if raw is None and chunk_size and item.size > chunk_size:
+        if raw is None and chunk_size and (item.size > chunk_size or item.start or item.stop >= 0):
             result = _scan_large(engine, item, chunk_size)
             if isinstance(result, SkippedFile):
                 skipped.append(result)
@@ -99,7 +100,7 @@ def scan_items(engine: Engine, items: Iterable[SourceItem], chunk_size: int = CH
             if result is not None:
                 findings.extend(result[0])
                 nbytes += result[1]
-                nfiles += 1
+                nfiles += 0 if item.start else 1  # a file split in ranges counts once
                 continue
         if raw is None:
             try:
@@ -134,13 +135,14 @@ def _scan_large(engine: Engine, item: SourceItem,
         with open(path, "rb") as fh:
             head = fh.read(8192)
     except OSError as exc:
-        return SkippedFile(item.path, f"unreadable: {exc.strerror or exc}")
+        return SkippedFile(item.path, f"unreadable: {exc.strerror or exc}") if not item.start else ([], 0)
+    # A skipped or whole-read file is handled once, by its first range.
     if sniff_binary(head):
-        return SkippedFile(item.path, "binary")
+        return SkippedFile(item.path, "binary") if not item.start else ([], 0)
     if head.startswith(_WIDE_BOMS):
-        return None
+        return None if not item.start else ([], 0)
     try:
-        return scan_chunked(engine, item.path, path, chunk_size, item.properties)
+        return scan_chunked(engine, item.path, path, chunk_size, item.properties, item.start, item.stop)
     except OSError as exc:
         return SkippedFile(item.path, f"unreadable: {exc.strerror or exc}")
     except (KeyboardInterrupt, MemoryError):
@@ -205,15 +207,37 @@ def _batches(items: list[SourceItem]) -> list[list[SourceItem]]:
     return batches
 
 
-def _stream_batches(items: Iterator[SourceItem], state: dict) -> Iterator[list[SourceItem]]:
+def _split_large(item: SourceItem, workers: int, chunk_size: int) -> list[SourceItem]:
+    """A file much larger than the chunk size, as byte ranges for several workers."""
+    parts = min(workers, item.size // (2 * chunk_size)) if chunk_size else 1
+    if item.data is not None or parts < 2 or item.start or item.stop >= 0:
+        return [item]
+    try:
+        ranges = split_ranges(item.fs_path or item.path, item.size, parts)
+    except OSError:
+        return [item]  # reported as unreadable when scanned
+    size = item.size
+    return [replace(item, start=a, stop=b, size=(b if b >= 0 else size) - a) for a, b in ranges]
+
+
+def _stream_batches(items: Iterator[SourceItem], state: dict, workers: int,
+                    chunk_size: int) -> Iterator[list[SourceItem]]:
     """Batches of similar cost as the walk yields items (it runs in the pool's
-    feeder thread, so walking overlaps scanning); a walk error is kept in
-    ``state`` for the main thread."""
+    feeder thread, so walking overlaps scanning); a file much larger than a
+    chunk is split into ranges scanned by several workers; a walk error is
+    kept in ``state`` for the main thread."""
     cur: list[SourceItem] = []
     size = 0
     try:
-        for it in items:
+        for item in items:
             state["total"] += 1
+            parts = _split_large(item, workers, chunk_size)
+            if len(parts) > 1:
+                state["total"] += len(parts) - 1
+                for part in parts:
+                    yield [part]
+                continue
+            it = parts[0]
             cur.append(it)
             size += it.size
             if size >= BATCH_BYTES or len(cur) >= BATCH_FILES:
@@ -237,11 +261,13 @@ def run_items(engine: Engine, items: Iterable[SourceItem], options: ScanOptions)
     size = 0
     parallel = False
     if options.jobs != 1:
+        big = False  # a file several workers can share (see _split_large)
         for item in it:
             head.append(item)
             size += item.size
-            if (options.jobs > 1 and len(head) >= 2) or \
-                    (size >= PARALLEL_MIN_BYTES and len(head) >= PARALLEL_MIN_FILES):
+            big = big or (item.data is None and options.chunk_size > 0 and item.size >= 4 * options.chunk_size)
+            many = len(head) >= 2 if options.jobs > 1 else len(head) >= PARALLEL_MIN_FILES
+            if (many or big) and (options.jobs > 1 or size >= PARALLEL_MIN_BYTES):
                 parallel = True
                 break
     if not parallel:
@@ -259,7 +285,8 @@ def run_items(engine: Engine, items: Iterable[SourceItem], options: ScanOptions)
     pool = ctx.Pool(workers, initializer=_init_worker, initargs=(engine, options.chunk_size))
     try:
         # The first items, largest first so the long poles start early.
-        batches = _stream_batches(itertools.chain(sorted(head, key=lambda i: -i.size), it), state)
+        batches = _stream_batches(itertools.chain(sorted(head, key=lambda i: -i.size), it), state,
+                                  workers, options.chunk_size)
         for f, s, b, n, count in pool.imap(_scan_batch_in_worker, batches):
             findings += f
             skipped += s

@@ -18,6 +18,7 @@ whatever the size of the file.
 
 from __future__ import annotations
 
+import os
 from typing import Iterator, Optional
 
 from .detect.engine import Engine
@@ -35,38 +36,77 @@ def overlap_for(chunk_size: int) -> int:
 
 
 def scan_chunked(engine: Engine, display: str, fs_path: str, chunk_size: int = CHUNK_SIZE,
-                 properties: tuple[tuple[str, str], ...] = ()) -> tuple[list[Finding], int]:
+                 properties: tuple[tuple[str, str], ...] = (), start: int = 0,
+                 stop: int = -1) -> tuple[list[Finding], int]:
     """Findings of the file at ``fs_path`` (reported as ``display``) and the
-    number of bytes read."""
+    number of bytes scanned.
+
+    With a byte range (``start`` a line start, ``stop`` -1 for the end of the
+    file), only findings that start inside it are returned: the range is read
+    ``overlap`` bytes past ``stop`` so that a secret across the boundary is
+    whole, and the next range leaves it to this one."""
     findings: list[Finding] = []
-    total = 0
-    for doc, own_until, nbytes in _chunks(display, fs_path, chunk_size, overlap_for(chunk_size), properties):
-        total += nbytes
+    overlap = overlap_for(chunk_size)
+    size = os.path.getsize(fs_path)
+    for doc, own_until in _chunks(display, fs_path, chunk_size, overlap, properties, start, stop):
         for f in scan_document(doc, engine):
             if own_until is None or (f.start_line, f.start_column) < own_until:
                 findings.append(f)
-    return findings, total
+    return findings, max(0, min(size, stop if stop >= 0 else size) - start)
 
 
-def _chunks(display: str, fs_path: str, chunk_size: int, overlap: int, properties: tuple[tuple[str, str], ...]
-            ) -> Iterator[tuple[Document, Optional[tuple[int, int]], int]]:
-    """``(document, (line, column) where the next chunk starts or None for the
-    last chunk, new bytes read)``."""
-    line_base, col_base = 1, 0
+def split_ranges(fs_path: str, size: int, parts: int) -> list[tuple[int, int]]:
+    """Up to ``parts`` byte ranges of about equal size, each starting at a line
+    start (a boundary with no newline within 1 MB after it is dropped)."""
+    bounds = [0]
+    with open(fs_path, "rb") as fh:
+        for i in range(1, parts):
+            at = max(size * i // parts, bounds[-1] + 1)
+            fh.seek(at)
+            nl = fh.read(1 << 20).find(b"\n")
+            if nl != -1 and at + nl + 1 < size:
+                bounds.append(at + nl + 1)
+    return [(a, b) for a, b in zip(bounds, bounds[1:] + [-1])]
+
+
+def _newlines_before(fh, start: int) -> int:
+    count = done = 0
+    fh.seek(0)
+    while done < start:
+        block = fh.read(min(8 << 20, start - done))
+        if not block:
+            break
+        count += block.count(b"\n")
+        done += len(block)
+    return count
+
+
+def _chunks(display: str, fs_path: str, chunk_size: int, overlap: int, properties: tuple[tuple[str, str], ...],
+            start: int = 0, stop: int = -1) -> Iterator[tuple[Document, Optional[tuple[int, int]]]]:
+    """``(document, (line, column) from which findings belong to the next
+    chunk or range, or None for "all of them")``."""
+    col_base = 0
     buf = b""
     with open(fs_path, "rb") as fh:
+        line_base = 1 + (_newlines_before(fh, start) if start else 0)
+        fh.seek(start)
+        buf_off = start  # file offset of buf[0]
         while True:
             need = chunk_size - len(buf)
             block = fh.read(need)
             buf += block
-            final = len(block) < need
+            eof = len(block) < need
             doc = Document(path=display, data=buf, properties=properties, col_offset=col_base,
                            line_map=range(line_base, line_base + buf.count(b"\n") + 1))
-            if final:
-                yield doc, None, len(block)
+            limit = stop - buf_off if stop >= 0 else -1  # where the range ends in buf
+            if eof or (limit >= 0 and len(buf) >= limit + overlap):
+                own = None
+                if 0 <= limit < len(buf):
+                    own = doc.position(len(buf[:limit].decode("utf-8", "replace")))
+                yield doc, own
                 return
             nxt = _next_start(buf, overlap)
-            yield doc, doc.position(len(buf[:nxt].decode("utf-8", "replace"))), len(block)
+            yield doc, doc.position(len(buf[:nxt].decode("utf-8", "replace")))
             consumed = buf[:nxt]
             newlines = consumed.count(b"\n")
             line_base += newlines
@@ -75,6 +115,7 @@ def _chunks(display: str, fs_path: str, chunk_size: int, overlap: int, propertie
             else:  # mid-line: the next chunk's first line continues this one
                 chars = len(consumed[consumed.rfind(b"\n") + 1:].decode("utf-8", "replace"))
                 col_base = chars if newlines else col_base + chars
+            buf_off += nxt
             buf = buf[nxt:]
 
 

@@ -121,3 +121,37 @@ def test_chunked_memory_stays_bounded(tmp_path):
     assert [f.secret for f in findings] == [key]
     assert nbytes == path.stat().st_size
     assert peak < 16 * 1024 * 1024, peak
+
+
+def test_a_large_file_split_across_workers_gives_the_single_process_findings(tmp_path):
+    """With several workers a large file is split into byte ranges at line
+    starts; lines are counted across ranges and boundary secrets found once."""
+    rnd = random.Random(11)
+    lines = []
+    for i in range(3000):
+        lines.append(f"x{'y' * rnd.randrange(0, 60)} GITHUB_TOKEN={_ghp(1000 + i)}" if i % 7 == 0 else
+                     "log line " * rnd.randrange(1, 12))
+    path = tmp_path / "app.log"
+    path.write_text("\n".join(lines) + "\n")
+    base = dict(paths=(str(path),), chunk_size=2048, max_file_size=0, use_cache=False)
+    serial = scan(ScanOptions(jobs=1, **base))
+    parallel = scan(ScanOptions(jobs=2, **base))
+    assert len(serial.findings) == 3000 // 7 + 1
+    assert parallel.findings == serial.findings
+    assert (parallel.files_scanned, parallel.bytes_scanned) == (1, path.stat().st_size)
+    assert parallel.skipped == serial.skipped == ()
+
+
+def test_split_ranges_start_at_line_starts_and_cover_the_file(tmp_path):
+    from keyscan.chunked import split_ranges
+
+    path = tmp_path / "f.txt"
+    data = b"".join(b"line %d %s\n" % (i, b"z" * (i % 50)) for i in range(5000))
+    path.write_bytes(data)
+    ranges = split_ranges(str(path), len(data), 4)
+    assert len(ranges) == 4 and ranges[0][0] == 0 and ranges[-1][1] == -1
+    for (a, b), (c, _) in zip(ranges, ranges[1:]):
+        assert b == c and data[b - 1:b] == b"\n"
+    one_line = tmp_path / "one.txt"
+    one_line.write_bytes(b"x" * 100_000)
+    assert split_ranges(str(one_line), 100_000, 4) == [(0, -1)]

@@ -19,3 +19,7 @@ class SourceItem:
     fs_path: Optional[str] = None
     data: Optional[bytes] = field(default=None, repr=False)
     properties: tuple[tuple[str, str], ...] = ()
+    start: int = 0
+    """Byte range ``[start, stop)`` of a large file split across workers
+    (``start`` is a line start; ``stop`` -1 means to the end)."""
+    stop: int = -1
