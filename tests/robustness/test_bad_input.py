@@ -111,16 +111,28 @@ def test_same_output_bytes_whatever_the_parallelism(tmp_path):
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_ctrl_c_exits_130_promptly_without_a_report_or_workers(tmp_path):
+    import base64
+
     data = tmp_path / "data"
     data.mkdir()
-    line = ("lorem ipsum token key secret password auth " * 40 + "\n").encode()
-    for i in range(400):
-        (data / f"f{i}.txt").write_bytes(line * 300)
+    # Base64-looking words: each is a blob the encoded decoder tries (up to
+    # 2,000 per file), so the scan takes a few seconds.
+    blob = base64.b64encode(os.urandom(1900 * 18)).decode()
+    text = "\n".join(" ".join(blob[i:i + 240][j:j + 24] for j in range(0, 240, 24))
+                     for i in range(0, len(blob), 240))
+    for i in range(1200):
+        (data / f"f{i}.txt").write_text(text)
     out = tmp_path / "report.json"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen([sys.executable, "-m", "keyscan", str(data), "-j", "2", "-f", "json", "-o", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True)
-    time.sleep(1.5)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and proc.poll() is None:  # wait for the workers
+        group = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True).stdout.split()
+        if len(group) >= 3:
+            break
+        time.sleep(0.05)
+    time.sleep(0.3)
     if proc.poll() is not None:
         pytest.skip("scan finished before the interrupt")
     os.killpg(proc.pid, signal.SIGINT)
