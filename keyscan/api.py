@@ -157,10 +157,6 @@ _WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
 # --------------------------------------------------------------------------
 
 
-def collect_items(options: ScanOptions, skipped: list[SkippedFile]) -> list[SourceItem]:
-    return list(iter_items(options, skipped))
-
-
 def iter_items(options: ScanOptions, skipped: list[SkippedFile]) -> Iterator[SourceItem]:
     """What ``options.paths`` name, as the walk finds it.  Missing paths raise
     :class:`UsageError` before anything is yielded; the same file named twice

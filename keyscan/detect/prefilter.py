@@ -98,6 +98,12 @@ def _hs_literal(literal: "str | bytes") -> bytes:
     return b"".join(bytes([c]) if chr(c).isalnum() else b"\\x%02x" % c for c in raw)
 
 
+def _expression(e: Expr, with_anchor: bool) -> bytes:
+    """The keyword (caseless), followed by its anchor when ``with_anchor``."""
+    lit = b"(?i:" + _hs_literal(e.keyword) + b")"
+    return lit + b"(?:" + e.anchor.encode("utf-8") + b")" if with_anchor and e.anchor else lit
+
+
 def _anchor_width(anchor: str) -> Optional[int]:
     """Most bytes the anchor can match, or None when unbounded or unknown."""
     try:
@@ -128,19 +134,14 @@ class HyperscanPrefilter:
             self.in_database = tuple(in_database)
             self._db = hyperscan.loadb(serialized, hyperscan.HS_MODE_BLOCK)
         else:
-            self.in_database = tuple(bool(e.anchor) and w is not None and self._compiles(self._expression(i))
-                                     for i, (e, w) in enumerate(zip(self.exprs, self._width)))
-            self._db = self._compile([self._expression(i) for i in range(len(self.exprs))],
+            # An anchor goes into the database when it is bounded and Hyperscan
+            # supports its constructs; otherwise it is checked in Python.
+            self.in_database = tuple(bool(e.anchor) and w is not None and self._compiles(_expression(e, True))
+                                     for e, w in zip(self.exprs, self._width))
+            self._db = self._compile([_expression(e, a) for e, a in zip(self.exprs, self.in_database)],
                                      [_hs_literal(t) for t in self.triggers])
         self._scratch = hyperscan.Scratch(self._db)
         self._db.scratch = self._scratch
-
-    def _expression(self, i: int) -> bytes:
-        lit = b"(?i:" + _hs_literal(self.exprs[i].keyword) + b")"
-        if getattr(self, "in_database", None) is not None and not self.in_database[i]:
-            return lit
-        anchor = self.exprs[i].anchor
-        return lit + b"(?:" + anchor.encode("utf-8") + b")" if anchor else lit
 
     def _compile(self, expressions: list[bytes], triggers: Sequence[bytes] = ()):
         """Rule expressions get ids 0..n-1; triggers (case-sensitive literals,
