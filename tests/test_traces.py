@@ -78,8 +78,20 @@ def test_labels_cover_every_fixture_file():
         assert on_disk == names, d
 
 
-def test_out_of_scope_split_key_is_noted():
-    assert "split across two streaming deltas" in (DIRS[0] / "labels.yml").read_text()
+def test_keys_split_across_stream_deltas_are_joined(eng, monkeypatch):
+    """No single event of stream_split_deltas.txt holds a whole key: they are
+    found only because the stream decoder joins the deltas of each path, and
+    each is reported where its first piece starts."""
+    from keyscan.decoders import registry
+
+    got = {(f.start_line, f.start_column, f.rule_id, f.location)
+           for f in findings(eng, DIRS[0], "stream_split_deltas.txt")}
+    assert got == {(3, 172, "openai-project-key", "choices[0].delta.content"),
+                   (17, 211, "github-pat-classic", "choices[0].delta.tool_calls[0].function.arguments"),
+                   (34, 84, "anthropic-api-key", "delta.text")}
+    monkeypatch.setattr(registry, "DECODERS", tuple(d for d in registry.DECODERS if d.name != "stream"))
+    raw = (DIRS[0] / "stream_split_deltas.txt").read_bytes()
+    assert scan_bytes(eng, "traces/stream_split_deltas.txt", raw) == []
 
 
 def test_generator_reproduces_the_fixtures(tmp_path):

@@ -37,8 +37,8 @@ only when a location is asked for, i.e. when something matched.  Broken or
 truncated input never raises and stays linear (a broken string is skipped to
 the end of its line; paths stop growing past 256 nesting levels).
 
-Known limit: a key split across two streaming deltas (SSE ``delta.content`` /
-``partial_json`` chunks) is not reassembled.
+A key split across streaming deltas (SSE ``delta.content`` / ``partial_json``
+chunks) is joined by :mod:`keyscan.decoders.streams`.
 """
 
 from __future__ import annotations

@@ -10,9 +10,10 @@ from .encoded import DECODER as ENCODED_DECODER
 from .json_decoder import JSON_DECODER
 from .mcp_decoder import DECODER as MCP_DECODER
 from .notebook import DECODER as NOTEBOOK_DECODER
+from .streams import DECODER as STREAM_DECODER
 
 DECODERS: tuple[Decoder, ...] = (MCP_DECODER, JSON_DECODER, CILOG_DECODER, ENCODED_DECODER, NOTEBOOK_DECODER,
-                                 ASSIGNMENTS_DECODER)
+                                 ASSIGNMENTS_DECODER, STREAM_DECODER)
 
 
 def decoders_for(doc: Document) -> list[Decoder]:

@@ -27,6 +27,7 @@ from keyscan.decoders.encoded import DECODER as ENCODED
 from keyscan.decoders.json_decoder import JSON_DECODER
 from keyscan.decoders.mcp_decoder import DECODER as MCP
 from keyscan.decoders.notebook import DECODER as NOTEBOOK
+from keyscan.decoders.streams import DECODER as STREAM
 from keyscan.documents import read_document
 
 KEY = "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"  # fake, CRC-valid GitHub PAT shape
@@ -46,6 +47,7 @@ DECODERS = {
     "notebook": (NOTEBOOK, ["analysis.ipynb"]),
     "cilog": (CILOG, ["job.log", "logs/build/1_test.txt", "raw.txt"]),
     "encoded": (ENCODED, ["values.yaml", "notes.txt", "data.json"]),
+    "stream": (STREAM, ["capture.txt", "events.jsonl", "stream.sse"]),
     "mcp": (MCP, [".mcp.json", ".cursor/mcp.json", "claude_desktop_config.json", ".vscode/mcp.json",
                   ".codex/config.toml", ".continue/config.yaml", ".claude/settings.json", "goose/config.yaml"]),
 }
@@ -60,6 +62,7 @@ _SYNTAX = list('{}[]",:\\/\n\r\t ') + ["\\u", "\\u00e9", "\\ud83d", "\\ude00", "
                                         "Z2hwX3U4anpQZGUwSWd4TGQ2R25jZkJBZXBmSkJkMEtoODAyNHhYSA==", "Basic ",
                                         KEY, KEY[:20], "ghp_", "%env X ", "[mcp_servers.x]", "env:\n  ", "- ",
                                         "\ufeff", "\u00e9", "\U0001f600", "\x00"]
+_SYNTAX += ['"delta"', '"content"', "data: "]  # streamed events (keyscan.decoders.streams)
 syntax_text = st.lists(st.one_of(st.sampled_from(_SYNTAX), st.text(max_size=8)), max_size=60).map("".join)
 
 
@@ -118,6 +121,7 @@ test_notebook_decoder_never_raises = _fuzz("notebook")
 test_cilog_decoder_never_raises = _fuzz("cilog")
 test_encoded_decoder_never_raises = _fuzz("encoded")
 test_mcp_decoder_never_raises = _fuzz("mcp")
+test_stream_decoder_never_raises = _fuzz("stream")
 
 
 @FUZZ
@@ -146,6 +150,8 @@ def test_decoders_on_mutated_valid_documents(name, data):
 
 
 def _valid_sample(name, path, rnd):
+    if name == "stream":
+        return _stream(rnd)[0]
     if name == "notebook":
         return _notebook(rnd)[0]
     if name == "cilog":
@@ -431,6 +437,25 @@ def _encoded(rnd):
     return text, mark
 
 
+def _stream(rnd):
+    """SSE chat-completion chunks with KEY cut at random points across events;
+    (text, raw offset of the key's first character)."""
+    cuts = sorted(rnd.sample(range(1, len(KEY)), rnd.randrange(1, 5)))
+    pieces = [f"{_filler_text(rnd)} token "] + [KEY[a:b] for a, b in zip([0] + cuts, cuts + [len(KEY)])] \
+        + [f" {_filler_text(rnd)}"]
+    sep = rnd.choice([",", ", "])
+    text, mark = "", -1
+    for i, p in enumerate(pieces):
+        line = "data: " + json.dumps({"id": "chatcmpl-x", "choices": [{"index": 0, "delta": {"content": p}}]},
+                                     separators=(sep, ":"))
+        if i == 1:  # the key's first piece
+            mark = len(text) + line.index('"content":"') + len('"content":"')
+        text += line + "\n\n"
+        if rnd.random() < 0.3:  # an unrelated event in between
+            text += 'data: {"id":"chatcmpl-x","choices":[{"index":0,"delta":{"role":"assistant"}}]}\n\n'
+    return text + "data: [DONE]\n\n", mark
+
+
 def _line_col(text, offset):
     line = text.count("\n", 0, offset) + 1
     col = offset - (text.rfind("\n", 0, offset) + 1) + 1
@@ -480,6 +505,13 @@ def test_notebook_native_parser_text_equals_the_tokenizer_text(seed):
     assert fast is not None
     assert _build(fast, text_only=True).text() == _build(_parse(text)).fragment().text
     CASES["notebook parsers agree"] += 1
+
+
+@PROPERTY
+@given(seed=st.integers(0, 2**32 - 1))
+def test_key_split_across_stream_deltas_is_reported_where_it_starts(engine, seed):
+    text, mark = _stream(random.Random(seed))
+    _assert_found_at(engine, "capture.txt", text, mark, "stream")
 
 
 @PROPERTY
