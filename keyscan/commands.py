@@ -435,7 +435,6 @@ def report_cmd(
     report is written (it is a report, not a gate: use `keyscan scan` to fail CI)."""
     from .api import scan
     from .models import ScanOptions
-    from .report.interface import ReportContext
     from .report.markdown import render_markdown
     from .ruleset import load_rules
 

@@ -15,7 +15,6 @@ from .sources import git
 from .sources.filesystem import _display
 
 HISTORY_PARALLEL_MIN_COMMITS = 200
-HISTORY_RANGES_PER_JOB = 1
 
 
 class _Target:
@@ -113,10 +112,9 @@ class HistoryScan:
             import multiprocessing as mp
             import sys
 
-            # Contiguous ranges keep git's delta-base cache warm (interleaved
-            # commits cost git half as much again); several ranges per worker
-            # balance the load.
-            self._parts = git.split_contiguous(self._commits, jobs * HISTORY_RANGES_PER_JOB)
+            # One contiguous range of commits per worker keeps git's delta-base
+            # cache warm (interleaved commits cost git half as much again).
+            self._parts = git.split_contiguous(self._commits, jobs)
             ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
             self._pool = ctx.Pool(jobs, initializer=_init, initargs=(engine,))
             self._pending = self._pool.imap(_worker, [(self._target.root, path, p, options.max_file_size)
