@@ -97,6 +97,29 @@ def test_history_renames_binary_blobs_and_merges(repo):
     assert got == [("moved.txt", 2, cf)]
 
 
+def test_history_finds_a_secret_written_by_a_merge_resolution(repo):
+    """A conflict resolution (or an "evil merge") can add lines that neither
+    parent has; plain `git log -p` shows no diff for merges, --cc does."""
+    (repo / "f.txt").write_text("a\nb\nc\n")
+    commit(repo, "base", "2024-06-01T00:00:00+00:00")
+    git(repo, "checkout", "-q", "-b", "side")
+    (repo / "f.txt").write_text("a\nb side\nc\n")
+    commit(repo, "side", "2024-06-02T00:00:00+00:00")
+    git(repo, "checkout", "-q", "main")
+    (repo / "f.txt").write_text("a\nb main\nc\n")
+    commit(repo, "main", "2024-06-03T00:00:00+00:00")
+    with pytest.raises(subprocess.CalledProcessError):  # conflict
+        git(repo, "merge", "-q", "side")
+    (repo / "f.txt").write_text("a\nb merged\nGITHUB_TOKEN=" + TOKEN + "\nc\n")
+    merge = commit(repo, "merge side", "2024-06-04T00:00:00+00:00")
+    (repo / "f.txt").write_text("a\nb merged\nc\n")
+    commit(repo, "remove token", "2024-06-05T00:00:00+00:00")
+    result = scan(ScanOptions(paths=(str(repo),), history=True, use_cache=False))
+    (f,) = result.findings
+    assert (os.path.relpath(f.path, repo), f.start_line, f.start_column) == ("f.txt", 3, 14)
+    assert (f.prop("commit"), f.prop("history_only")) == (merge, "true")
+
+
 def test_history_branch_and_max_commits(repo):
     (repo / "a.txt").write_text("T=" + TOKEN + "\n")
     commit(repo, "one", "2024-04-01T00:00:00+00:00")

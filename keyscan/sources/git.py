@@ -18,8 +18,9 @@ from typing import Iterable, Iterator, Optional, Sequence
 from ..errors import UsageError
 
 COMMIT_MARK = b"\x01KSC "
-_HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
-_INDEX = re.compile(rb"^index [0-9a-f]+\.\.([0-9a-f]+)")
+# "@@ -a,b +c,d @@", or "@@@ -a,b -c,d +e,f @@@" (one "-" range per parent) in a merge's combined diff
+_HUNK = re.compile(rb"^(@@+) (?:-\d+(?:,\d+)? )+\+(\d+)(?:,\d+)? @@+")
+_INDEX = re.compile(rb"^index [0-9a-f,]+\.\.([0-9a-f]+)")
 _QUOTED = re.compile(r'\\([0-7]{3}|.)')
 
 
@@ -84,7 +85,8 @@ def rev_list(root: str, *, branch: Optional[str] = None, since: Optional[str] = 
 
 
 def _log_cmd(pathspec: Sequence[str]) -> list[str]:
-    cmd = ["-c", "core.quotepath=false", "log", "--no-walk=unsorted", "--stdin", "-p", "-U0",
+    # --cc: merges show what their resolution wrote (plain -p shows nothing for a merge)
+    cmd = ["-c", "core.quotepath=false", "log", "--no-walk=unsorted", "--stdin", "-p", "--cc", "-U0",
            "--no-color", "--no-ext-diff", "--no-textconv", "--no-renames", "--full-index",
            "--format=%x01KSC %H %aI"]
     if pathspec:
@@ -186,10 +188,23 @@ def parse_patch(chunk: bytes, *, header: bool = True) -> CommitPatch:
     cur: Optional[FilePatch] = None
     lineno = 0
     in_hunk = False
+    parents = 1  # columns of the line prefix: more than one in a merge's combined diff
     n = len(lines)
     while i < n:
         line = lines[i]
         i += 1
+        if in_hunk and parents > 1 and line[:1] in (b"+", b"-", b" "):
+            prefix = line[:parents]
+            if b"-" in prefix:
+                continue  # not in the merge result
+            if prefix == b"+" * parents and cur is not None:
+                # new against every parent: written by the merge itself (a
+                # conflict resolution or an "evil merge"); lines from one side
+                # were scanned in that side's commits
+                cur.lines.append(line[parents:])
+                cur.numbers.append(lineno)
+            lineno += 1
+            continue
         if in_hunk and line[:1] == b"+":
             if cur is not None:
                 cur.lines.append(line[1:])
@@ -198,17 +213,18 @@ def parse_patch(chunk: bytes, *, header: bool = True) -> CommitPatch:
             continue
         if in_hunk and line[:1] in (b"-", b"\\"):
             continue
-        if line.startswith(b"diff --git "):
+        if line.startswith((b"diff --git ", b"diff --cc ", b"diff --combined ")):
             cur = FilePatch(path="")
             files.append(cur)
             in_hunk = False
             continue
         if cur is None:
             continue
-        if line.startswith(b"@@ "):
+        if line.startswith(b"@@"):
             m = _HUNK.match(line)
             if m:
-                lineno = int(m.group(1))
+                parents = len(m.group(1)) - 1
+                lineno = int(m.group(2))
                 in_hunk = True
             continue
         in_hunk = False
