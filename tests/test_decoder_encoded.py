@@ -73,6 +73,30 @@ def test_urlsafe_and_unpadded_base64(engine):
     assert [(f.rule_id, f.start_column) for f in found] == [("github-pat-classic", 3)]
 
 
+@pytest.mark.parametrize("indent,newline", [("", "\n"), ("    ", "\n"), ("  ", "\r\n")])
+def test_blob_wrapped_over_lines_is_joined(engine, indent, newline):
+    """`base64` wraps at 76 columns: a key cut by a line break decodes whole and
+    is reported at the block's first character."""
+    payload = "# deploy, do not edit\nGITHUB_TOKEN=" + GHP + "\nREGION=eu-west-1\nREPLICAS=3\n" * 2
+    lines = base64.encodebytes(payload.encode()).decode().splitlines()
+    pieces = [base64.b64decode(ln + "=" * (-len(ln) % 4)).decode() for ln in lines]
+    assert len(lines) == 3 and not any(GHP in p for p in pieces)  # the key is cut by a line break
+    text = "data:\n  settings.env: |" + newline + "".join(indent + ln + newline for ln in lines)
+    found = [(f.rule_id, f.start_line, f.start_column) for f in scan_bytes(engine, "secret.yaml", text.encode())]
+    assert found == [("github-pat-classic", 3, len(indent) + 1)]
+
+
+def test_padded_lines_of_one_width_are_not_joined():
+    """A list of padded values (digests, one per line) is not a wrapped blob."""
+    from keyscan.decoders.encoded import _blobs
+
+    import hashlib
+
+    vals = [base64.b64encode(hashlib.sha256(bytes([i])).digest()).decode() for i in range(3)]  # 44, "=" padded
+    text = "\n".join(vals) + "\n"
+    assert [b for _, _, b in _blobs(text)] == vals
+
+
 def test_depth_is_bounded_to_two(engine):
     one = b64("token: " + GHP)
     two = b64("inner: " + one)

@@ -15,6 +15,10 @@ a named setting on the same line (``token: <b64>``, ``"auth": "<b64>"``,
 second line ``password=<password>`` follows, so a rule that needs a name sees
 one.
 
+A blob wrapped over several lines (``base64`` output at 76 columns, YAML
+block scalars: full lines of one width, the last no longer) is joined first, so
+a secret cut by a line break decodes whole.
+
 URL-encoded tokens (``%XX`` runs) are decoded in place: literal characters map
 one to one, each ``%XX`` run maps to its encoded span.
 
@@ -141,15 +145,15 @@ def _decode_all(text: str, parent: Optional[Fragment], depth: int, out: list[Fra
     ``parent`` is None, else the text of ``parent``)."""
     seen: dict[str, Optional[str]] = {}
     n = 0
-    for s, e in _b64_spans(text, ascii_bytes):
-        if e - s > MAX_B64:
+    for s, e, blob in _blobs(text, ascii_bytes):
+        if len(blob) > MAX_B64:
             continue
         # A JSON/shell escape right before the blob (`\nZ2hw...`) glued a letter onto it.
         if s >= 1 and text[s - 1] == "\\":
             s += 1
-            if e - s < MIN_B64:
+            blob = blob[1:]
+            if len(blob) < MIN_B64:
                 continue
-        blob = text[s:e]
         if blob.islower() or blob.isupper():
             continue  # snake_case words, CONSTANTS, hex: base64 of text mixes cases
         n += 1
@@ -180,6 +184,55 @@ def _decode_all(text: str, parent: Optional[Fragment], depth: int, out: list[Fra
             _decode_all(frag_text, frag, depth + 1, out, loc)
     if "%" in text:
         _url_tokens(text, parent, depth, out, parent_loc)
+
+
+MIN_WRAP = 40
+"""Shortest line width of a wrapped blob (``base64`` wraps at 76, PEM-style at 64)."""
+
+
+def _blobs(text: str, ascii_bytes: Optional[bytes] = None) -> Iterable[tuple[int, int, str]]:
+    """``(start, end, blob)`` of every base64 run, with a blob wrapped over
+    several lines (``base64`` output, YAML block scalars: full lines of one
+    width, the last no longer) joined into one: a secret encoded across a line
+    break decodes whole, reported at the block's first character."""
+    block: list[tuple[int, int]] = []
+
+    def flush() -> Iterable[tuple[int, int, str]]:
+        if len(block) > 1:
+            yield block[0][0], block[-1][1], "".join(text[a:b] for a, b in block)
+        else:
+            for a, b in block:
+                yield a, b, text[a:b]
+        block.clear()
+
+    for s, e in _b64_spans(text, ascii_bytes):
+        if not _whole_line(text, s, e):
+            yield from flush()
+            yield s, e, text[s:e]
+            continue
+        if block:
+            ps, pe = block[-1]
+            width = block[0][1] - block[0][0]
+            joins = (pe - ps == width and width >= MIN_WRAP and width % 4 == 0 and e - s <= width
+                     and not text[ps:pe].endswith("=") and _next_line(text, pe, s))
+            if not joins:
+                yield from flush()
+        block.append((s, e))
+    yield from flush()
+
+
+def _whole_line(text: str, s: int, e: int) -> bool:
+    """The run is all of its line but indentation."""
+    i = s
+    while i > 0 and text[i - 1] in " \t":
+        i -= 1
+    return (i == 0 or text[i - 1] == "\n") and (e == len(text) or text[e] in "\r\n")
+
+
+def _next_line(text: str, end: int, start: int) -> bool:
+    """``start`` begins the line right after the one ending at ``end``."""
+    gap = text[end:start]
+    return gap.lstrip("\r").startswith("\n") and gap.count("\n") == 1 and not gap.strip()
 
 
 def _span(parent: Optional[Fragment], s: int, e: int) -> tuple[int, int]:
