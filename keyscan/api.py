@@ -23,6 +23,7 @@ from .ruleset import builtin_rules_dir, load_rules
 from .ruleset.loader import rule_files
 from .sources import SourceItem, walk
 from .suppress import apply_suppressions
+from .workers import make_pool, running
 
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024
 PARALLEL_MIN_FILES = 64
@@ -270,16 +271,13 @@ def run_items(engine: Engine, items: Iterable[SourceItem], options: ScanOptions)
         return _run_serial(engine, head + list(it), options)
 
     import itertools
-    import multiprocessing as mp
 
     findings: list[Finding] = []
     skipped: list[SkippedFile] = []
     nbytes = nfiles = done = 0
     state = {"total": 0, "error": None}
     workers = options.jobs or (os.cpu_count() or 1)
-    ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-    pool = ctx.Pool(workers, initializer=_init_worker, initargs=(engine, options.chunk_size))
-    try:
+    with running(make_pool(workers, _init_worker, (engine, options.chunk_size))) as pool:
         # The first items, largest first so the long poles start early.
         batches = _stream_batches(itertools.chain(sorted(head, key=lambda i: -i.size), it), state,
                                   workers, options.chunk_size)
@@ -291,12 +289,6 @@ def run_items(engine: Engine, items: Iterable[SourceItem], options: ScanOptions)
             done += count
             if options.progress:
                 options.progress(done, state["total"])
-        pool.close()
-    except BaseException:
-        pool.terminate()
-        raise
-    finally:
-        pool.join()
     if state["error"] is not None:
         raise state["error"]
     return findings, skipped, nbytes, nfiles

@@ -13,6 +13,7 @@ from .models import Finding, ScanOptions
 from .pipeline import scan_document
 from .sources import git
 from .sources.filesystem import _display
+from .workers import make_pool, running
 
 HISTORY_PARALLEL_MIN_COMMITS = 200
 
@@ -109,14 +110,10 @@ class HistoryScan:
         self._parts: list[list[str]] = []
         jobs = options.jobs or (os.cpu_count() or 1)
         if jobs > 1 and len(self._commits) >= HISTORY_PARALLEL_MIN_COMMITS:
-            import multiprocessing as mp
-            import sys
-
             # One contiguous range of commits per worker keeps git's delta-base
             # cache warm (interleaved commits cost git half as much again).
             self._parts = git.split_contiguous(self._commits, jobs)
-            ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-            self._pool = ctx.Pool(jobs, initializer=_init, initargs=(engine,))
+            self._pool = make_pool(jobs, _init, (engine,))
             self._pending = self._pool.imap(_worker, [(self._target.root, path, p, options.max_file_size)
                                                       for p in self._parts])
 
@@ -132,20 +129,13 @@ class HistoryScan:
             found = _scan_commits(self._engine, self._target.root, self._path, self._commits,
                                   self._options.max_file_size)
         else:
-            pool = self._pool
-            try:
-                found = []
+            pool, self._pool = self._pool, None
+            found = []
+            with running(pool):
                 for i, res in enumerate(self._pending, 1):
                     found.extend(res)
                     if self._progress:
                         self._progress(i, len(self._parts))
-                pool.close()
-            except BaseException:
-                pool.terminate()
-                raise
-            finally:
-                pool.join()
-                self._pool = None
         return _earliest(found, {c: i for i, c in enumerate(self._commits)})  # newest first
 
     def cancel(self) -> None:
