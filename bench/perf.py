@@ -316,18 +316,23 @@ def _planted(keys) -> List[Tuple[str, str]]:
             ("SENDGRID_API_KEY", keys.sendgrid()), ("GITLAB_TOKEN", keys.gitlab()), ("GEMINI_API_KEY", keys.gemini())]
 
 
+def _fresh(dest: Path, seed: int):
+    """An empty ``dest`` and the seeded generators a data set is built from."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    rng = random.Random(seed)
+    keys = _load_keys(seed)
+    return rng, keys, Pools(rng, keys)
+
+
 def generate_haystack(dest: Path, size_mb: int, seed: int) -> Tuple[int, int]:
     marker = dest / ".bench-haystack.json"
     want = {"version": HAYSTACK_VERSION, "size_mb": size_mb, "seed": seed}
     if marker.exists() and json.loads(marker.read_text()) == want:
         return dir_size(dest)
-    if dest.exists():
-        shutil.rmtree(dest)
-    dest.mkdir(parents=True)
     t0 = time.perf_counter()
-    rng = random.Random(seed)
-    keys = _load_keys(seed)
-    pools = Pools(rng, keys)
+    rng, keys, pools = _fresh(dest, seed)
     target, total, written = size_mb * 1_000_000, 0, []
     while total < target:
         path, make = _file_plan(rng)
@@ -361,13 +366,8 @@ def generate_git_repo(dest: Path, commits: int, seed: int) -> Path:
     want = {"version": GIT_VERSION, "commits": commits, "seed": seed}
     if marker.exists() and json.loads(marker.read_text()) == want and (dest / ".git").exists():
         return dest
-    if dest.exists():
-        shutil.rmtree(dest)
-    dest.mkdir(parents=True)
     t0 = time.perf_counter()
-    rng = random.Random(seed + 1)
-    keys = _load_keys(seed + 1)
-    pools = Pools(rng, keys)
+    rng, keys, pools = _fresh(dest, seed + 1)
     files: Dict[str, List[str]] = {}
     for _ in range(400):
         path, make = _file_plan(rng)
@@ -449,13 +449,8 @@ def generate_bigfile(dest: Path, size_mb: int, seed: int) -> Tuple[Path, int]:
         have = json.loads(marker.read_text())
         if {k: have.get(k) for k in want} == want:
             return path, int(have.get("planted", 0))
-    if dest.exists():
-        shutil.rmtree(dest)
-    dest.mkdir(parents=True)
     t0 = time.perf_counter()
-    rng = random.Random(seed + 2)
-    keys = _load_keys(seed + 2)
-    pools = Pools(rng, keys)
+    rng, keys, pools = _fresh(dest, seed + 2)
     segment = ("\n".join(pools.log[i % len(pools.log)] for i in range(2000)) + "\n").encode()
     planted = _planted(keys)
     target = size_mb * 1_000_000
