@@ -493,3 +493,50 @@ def test_adversarial_input_stays_linear(name, text):
     JsonDecoder().locate(d, len(text) // 2)
     list(iter_strings(text))
     assert time.perf_counter() - t0 < 5, name
+
+
+# The escaped-string finder walks from backslashes; this regex (the single
+# pass it replaced) is the reference: it skips text outside strings, plain
+# strings and strings left open at the end of their line, and captures each
+# closed string that holds an escape.
+_REFERENCE = __import__("re").compile(
+    r'(?:[^"]++|"[^"\\\n]*+"|"[^"\\\n]*+(?:\\.[^"\\\n]*+)*+\\?(?=\n|\Z))*+'
+    r'("[^"\\\n]*+(?:\\.[^"\\\n]*+)++")?'
+)
+
+
+def _reference_spans(text):
+    return [m.span(1) for m in _REFERENCE.finditer(text) if m.start(1) >= 0]
+
+
+def test_escaped_strings_examples():
+    from keyscan.decoders.json_decoder import escaped_strings
+
+    text = '{"a": "x\\"y", "b": "plain", "c": "\\\\"}\n\\ "k\\n" "open\\n\n"\\'
+    assert list(escaped_strings(text)) == [(6, 12), (33, 37), (41, 46)]
+    assert list(escaped_strings(text)) == _reference_spans(text)
+
+
+def test_escaped_strings_match_reference_on_random_text():
+    from keyscan.decoders.json_decoder import escaped_strings
+
+    rng = random.Random(8)
+    alphabet = ['"', '"', "\\", "\\", "\n", "a", "b", ":", " ", "{", "}", "\r", "é"]
+    for _ in range(4000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))
+        assert list(escaped_strings(text)) == _reference_spans(text), repr(text)
+
+
+def test_escaped_strings_match_reference_on_fixtures():
+    from pathlib import Path
+
+    from keyscan.decoders.json_decoder import escaped_strings
+
+    root = Path(__file__).resolve().parent.parent / "fixtures"
+    checked = 0
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path.suffix in (".json", ".jsonl", ".ipynb", ".log", ".txt", ".har", ".sse"):
+            text = path.read_bytes().decode("utf-8", "replace")
+            assert list(escaped_strings(text)) == _reference_spans(text), path
+            checked += 1
+    assert checked > 20

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from typing import Callable, Iterable, Optional
+from typing import Callable, Iterable, Iterator, Optional
 
 from ..documents import Document
 from .interface import Fragment, Segment
@@ -60,14 +60,60 @@ EXCLUDED = frozenset({".ipynb"})
 _SSE_START = (b"data:", b"event:", b"id:", b":")
 _BOM = b"\xef\xbb\xbf"
 
-_STR = r'"[^"\\\n]*+(?:\\.[^"\\\n]*+)*+"'  # a whole string literal (may hold escapes)
-# Skip everything but string literals that hold an escape, in one C-level match:
-# text outside strings, plain strings, and broken strings (up to the end of the
-# line; JSON strings never span lines, so a broken quote resyncs there).
-_ESCAPED = re.compile(
-    r'(?:[^"]++|"[^"\\\n]*+"|"[^"\\\n]*+(?:\\.[^"\\\n]*+)*+\\?(?=\n|\Z))*+'
-    r'("[^"\\\n]*+(?:\\.[^"\\\n]*+)++")?'
-)
+def escaped_strings(text: str) -> Iterator[tuple[int, int]]:
+    """Spans (quote to quote, inclusive) of the string literals that hold an escape.
+
+    JSON strings never span lines, so every line starts outside a string, and
+    only lines holding a backslash can hold an escaped string.  The walk starts
+    at each backslash: whether it sits inside a string is the parity of the real
+    quotes before it on its line (``str.count``, minus the escaped quotes already
+    walked), and only strings that hold an escape are walked in Python.  Work is
+    proportional to the backslashes, not to the text: a JSONL trace with one
+    escaped string per line costs a few native searches per line.
+
+    Broken input follows one rule: a string not closed on its line (or cut by a
+    backslash at the end of the line) is skipped to the end of that line.
+    """
+    find, rfind, count = text.find, text.rfind, text.count
+    n = len(text)
+    b = find("\\")
+    while b != -1:
+        ls = rfind("\n", 0, b) + 1
+        le = find("\n", b)
+        if le == -1:
+            le = n
+        counted_to, quotes = ls, 0  # real quotes in [ls, counted_to)
+        while b != -1:
+            quotes += count('"', counted_to, b)
+            counted_to = b
+            if not quotes % 2:  # outside a string: a plain character
+                b = find("\\", b + 1, le)
+                continue
+            qs = rfind('"', ls, b)  # the string's first escape: no escaped quote before it
+            k = b
+            while True:  # walk the string from an escape at k
+                if k + 1 >= le:  # a backslash ending the line: a broken string
+                    b = -1
+                    break
+                if text[k + 1] == '"':
+                    quotes -= 1  # counted by the next count() but escaped
+                k += 2
+                q = find('"', k, le)
+                nb = find("\\", k, q if q != -1 else le)
+                if nb != -1:
+                    k = nb
+                    continue
+                if q == -1:  # not closed on its line
+                    b = -1
+                    break
+                yield qs, q + 1
+                quotes += count('"', counted_to, q + 1)
+                counted_to = q + 1
+                b = find("\\", q + 1, le)
+                break
+        b = find("\\", le)
+
+
 # bounded: on broken input a failed attempt must not scan to the end of a long line
 _STR_B = r'"(?:[^"\\\n]|\\.){0,4096}+"'
 _VALUE_AFTER_KEY = re.compile(r"[ \t\r\n]*:[ \t\r\n]*(" + _STR_B + ")")
@@ -256,9 +302,8 @@ def _emit(out: _Builder, text: str, outer: Optional[OffsetMap], depth: int) -> N
     and per name/value or flag pair; everything else is skipped by regexes.
     """
     skip_to = -1
-    for m in _ESCAPED.finditer(text):
-        qs, qe = m.span(1)
-        if qs < 0 or qs < skip_to:
+    for qs, qe in escaped_strings(text):
+        if qs < skip_to:
             continue
         lit = _lit(text, qs, qe)
         after = _VALUE_AFTER_KEY.match(text, qe)
