@@ -150,3 +150,51 @@ def test_cost_on_ordinary_source_is_small():
     elapsed = time.perf_counter() - t
     assert len(frags) < 50
     assert elapsed < 2.0
+
+
+def _reference_spans(text):
+    """Base64 candidate spans defined on the text itself: every maximal run of
+    >= 16 standard-alphabet characters; a run touching "-"/"_" is extended over
+    the URL-safe alphabet (and a later run it reached is trimmed), any other
+    run must mix cases; up to two "=" of padding, never three."""
+    import re
+
+    n, done, out = len(text), 0, []
+    urlsafe_chars = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+    for m in re.finditer(r"[A-Za-z0-9+/]{16,}", text):
+        s, e = m.span()
+        if s < done:
+            if e - done < 16:
+                continue
+            s = done
+        end = e
+        if (e < n and text[e] in "-_") or (s > 0 and text[s - 1] in "-_"):
+            lo, hi = max(0, s - 4096), min(n, e + 4096)
+            while s > lo and text[s - 1] in urlsafe_chars:
+                s -= 1
+            while e < hi and text[e] in urlsafe_chars:
+                e += 1
+            end = max(end, e)
+        elif text[s:e].islower() or text[s:e].isupper():
+            continue
+        done = stop = end
+        while e < n and e - stop < 2 and text[e] == "=":
+            e += 1
+        if not (e < n and text[e] == "="):
+            out.append((s, e))
+    return out
+
+
+def test_candidate_spans_match_their_definition():
+    import random
+
+    from keyscan.decoders.encoded import _b64_spans
+
+    rng = random.Random(5)
+    alphabet = "Aa0+/-_= \né" + "QWxhZGRpbjpvcGVu" + "deadbeef"
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 90))) for _ in range(5000)]
+    texts += [p.read_bytes().decode("utf-8", "replace") for p in sorted((ROOT / "fixtures").rglob("*"))
+              if p.is_file()]
+    for text in texts:
+        ascii_bytes = text.encode() if text.isascii() else None
+        assert list(_b64_spans(text, ascii_bytes)) == _reference_spans(text), repr(text[:200])

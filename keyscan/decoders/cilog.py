@@ -89,7 +89,8 @@ class CiLogDecoder:
     # -- selection --------------------------------------------------------
     def wants(self, doc: Document) -> bool:
         path = doc.path.replace("\\", "/")
-        if _NAME.search(path) or _LOG_DIR.search(path):
+        # Both name patterns end in .log or .txt: test the suffix before searching.
+        if path[-4:].lower() in (".log", ".txt") and (_NAME.search(path) or _LOG_DIR.search(path)):
             return True
         if doc.suffix in (".ipynb", ".json", ".jsonl"):
             return False

@@ -94,6 +94,7 @@ _RUN = b"a" * MIN_B64
 # Runs of >= MIN_B64 alphabet symbols; the literal prefix lets the regex engine
 # jump between candidates with a native substring search.
 _RUNS = regex.compile(re.escape(_RUN) + b"a*+")
+_DASHES = (b"-", b"_")
 _URLSAFE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
@@ -110,9 +111,17 @@ def _b64_spans(text: str, ascii_bytes: Optional[bytes] = None) -> Iterable[tuple
     """
     raw = ascii_bytes if ascii_bytes is not None else text.encode("ascii", "replace")
     n = len(text)
+    # Most runs are hex digests, lower-case words and paths, CONSTANTS: base64
+    # of text mixes cases.  They are dropped in one comprehension (the bulk of
+    # the runs never reach the loop below).  A run touching "-"/"_" is kept for
+    # the URL-safe extension; only such a run can overlap an extended span, so
+    # dropping the others early changes nothing.
+    runs = [m.span() for m in _RUNS.finditer(raw.translate(_TABLE))]
+    runs = [(s, e) for s, e in runs
+            if not ((r := raw[s:e]).islower() or r.isupper())
+            or raw[e:e + 1] in _DASHES or (s and raw[s - 1:s] in _DASHES)]
     done = 0  # runs inside an extended URL-safe span were already covered
-    for m in _RUNS.finditer(raw.translate(_TABLE)):
-        s, e = m.span()
+    for s, e in runs:
         if s < done:  # the rest of a run after an extended span is a run of its own
             if e - done < MIN_B64:
                 continue
