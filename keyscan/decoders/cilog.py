@@ -202,7 +202,7 @@ class CiLogDecoder:
     def _json_events(self, doc: Document, cleaned: Optional[Fragment]) -> list[Fragment]:
         """Unescaped JSON strings of JSON events printed on log lines."""
         text = cleaned.text if cleaned is not None else doc.text
-        if '{"' not in text or "\\" not in text:
+        if "\\" not in text or '{"' not in text:  # one byte first: a native memchr
             return []
         js = _jsonscan()
         if js is None:
@@ -217,7 +217,10 @@ class CiLogDecoder:
         parts: list[str] = []
         segs: list[Segment] = []
         flen = 0
-        for m in _JSON_LINE.finditer(text):
+        for ls, le in _lines_with_backslash(text):
+            m = _JSON_LINE.match(text, ls, le)
+            if m is None:
+                continue
             body = m.group(1)
             if "\\" not in body or len(body) > _MAX_JSON_LINE:
                 continue
@@ -235,6 +238,20 @@ class CiLogDecoder:
         if not segs:
             return []
         return [Fragment("".join(parts), self.name, segs, depth=2)]
+
+
+def _lines_with_backslash(text: str):
+    """``(start, end)`` of every line holding a backslash (an escaped JSON
+    string needs one), found with native searches."""
+    find, rfind = text.find, text.rfind
+    b = find("\\")
+    while b != -1:
+        ls = rfind("\n", 0, b) + 1
+        le = find("\n", b)
+        if le == -1:
+            le = len(text)
+        yield ls, le
+        b = find("\\", le)
 
 
 def _segment(steps: list[tuple[int, int]], end: int, location: Optional[str]) -> Segment:

@@ -127,8 +127,12 @@ _FLAG_PAIR = re.compile(r'"(--?[A-Za-z][\w.-]{0,64})"\s*,\s*(?=(' + _STR_B + r')
 _WS = " \t\r\n"
 
 
+_PAIR_GATE, _FLAG_GATE = b'"value"', b'"-'
+
+
 class JsonDecoder:
     name = "json"
+    triggers = (_PAIR_GATE, _FLAG_GATE)
 
     def __init__(self) -> None:
         self._doc: Optional[Document] = None
@@ -157,10 +161,13 @@ class JsonDecoder:
     def fragments(self, doc: Document) -> Iterable[Fragment]:
         try:
             text = doc.text
-            if "\\" not in text and '"-' not in text and '"value"' not in text:
+            # Two-byte needles are slow to search in JSON full of quotes: the
+            # engine's raw scan answers them (Document.has); a backslash is a memchr.
+            pairs, flags = doc.has(_PAIR_GATE), doc.has(_FLAG_GATE)
+            if "\\" not in text and not pairs and not flags:
                 return []
             out = _Builder()
-            _emit(out, text, None, 0)
+            _emit(out, text, None, 0, pairs, flags)
             if not out.parts:
                 return []
             index = (self._lits, self._starts) if self._doc is doc else None
@@ -294,12 +301,15 @@ def _key_before(text: str, quote: int) -> Optional[JsonString]:
     return JsonString(text, 0, k + 1, end, (), True, None, 0)
 
 
-def _emit(out: _Builder, text: str, outer: Optional[OffsetMap], depth: int) -> None:
+def _emit(out: _Builder, text: str, outer: Optional[OffsetMap], depth: int,
+          pairs: Optional[bool] = None, flags: Optional[bool] = None) -> None:
     """Add the lines for one (possibly nested) JSON text to ``out``.
 
     ``outer`` maps offsets of ``text`` to document offsets (None at the top
     level).  Python work is done only per string literal that holds an escape
     and per name/value or flag pair; everything else is skipped by regexes.
+    ``pairs``/``flags``: whether ``text`` holds ``"value"`` / ``"-`` when
+    already known (None: search).
     """
     skip_to = -1
     for qs, qe in escaped_strings(text):
@@ -327,12 +337,16 @@ def _emit(out: _Builder, text: str, outer: Optional[OffsetMap], depth: int) -> N
             if looks_like_json(decoded) and ("\\" in decoded or '"value"' in decoded or '"-' in decoded):
                 vm = value.offset_map()
                 _emit(out, decoded, vm if outer is None else vm.compose(outer), depth + 1)
-    if '"value"' in text:
+    if pairs is None:
+        pairs = '"value"' in text
+    if flags is None:
+        flags = '"-' in text
+    if pairs:
         for m in _PAIR.finditer(text):
             (ns, ne), (vs, ve) = m.span(1), m.span(2)
             if ne - ns > 2 and ve - vs > 2:
                 out.line(_lit(text, ns, ne), ": ", _lit(text, vs, ve), outer)
-    if '"-' in text:
+    if flags:
         for m in _FLAG_PAIR.finditer(text):
             (fs, fe), (vs, ve) = m.span(1), m.span(2)
             if ve - vs > 2:
