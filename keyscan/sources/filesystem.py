@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import operator
 import os
 import stat
 from typing import TYPE_CHECKING, Callable, Iterator, Optional, Sequence
@@ -22,6 +23,9 @@ from .interface import SourceItem
 
 IGNORE_FILES = (".gitignore", ".keyscanignore")
 SkipFn = Callable[[str, str], None]
+
+
+_NAME_KEY = operator.attrgetter("name")
 
 
 def _display(root: str, rel: str) -> str:
@@ -107,11 +111,12 @@ def _walk_dir(root: str, rel_dir: str, ignores: _Ignores, seen: set, max_size: i
             return
         seen.add(key)
         with os.scandir(abs_dir) as it:
-            entries = sorted(it, key=lambda e: e.name)
+            entries = sorted(it, key=_NAME_KEY)
     except OSError as exc:
         on_skip(_display(root, rel_dir.rstrip("/")) or root, f"unreadable: {exc.strerror or exc}")
         return
 
+    prefix = _display(root, "") if root in (".", "./", "") else os.path.join(root, "").replace(os.sep, "/")
     pushed = 0
     names = {e.name for e in entries}
     for fname in IGNORE_FILES:
@@ -145,7 +150,7 @@ def _walk_dir(root: str, rel_dir: str, ignores: _Ignores, seen: set, max_size: i
                 reason = "broken symlink" if is_link else f"unreadable: {exc.strerror or exc}"
                 on_skip(_display(root, rel), reason)
                 continue
-            item = _file_item(_display(root, rel), entry.path, st, max_size, on_skip)
+            item = _file_item(prefix + rel, entry.path, st, max_size, on_skip)
             if item:
                 yield item
     finally:
