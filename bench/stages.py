@@ -40,9 +40,9 @@ def main() -> int:
         hits["raw"] += len(engine.prefilter.hits(doc.data))
         t2 = time.perf_counter()
         t["prefilter (raw)"] += t2 - t1
-        found: set = set()
+        found: dict = {}
         engine.scan(doc.data, lambda: doc.text, doc.errors, triggers=found)
-        doc.record_triggers(engine.triggers, found)
+        doc.record_triggers(engine.triggers, found, engine.located)
         t3 = time.perf_counter()
         t["engine (raw, incl. prefilter)"] += t3 - t2
         decs = decoders_for(doc)

@@ -17,7 +17,7 @@ from . import baseline as _baseline
 from .errors import ScanError, UsageError
 from .models import Finding, ScanOptions, ScanResult, SkippedFile
 from .chunked import CHUNK_SIZE, scan_chunked, split_ranges
-from .decoders.registry import decoder_triggers
+from .decoders.registry import decoder_located, decoder_triggers
 from .pipeline import scan_document
 from .ruleset import builtin_rules_dir, load_rules
 from .ruleset.loader import rule_files
@@ -37,9 +37,10 @@ def build_engine(options: ScanOptions) -> Engine:
         raise UsageError(f"unknown engine {options.engine!r} (auto, hyperscan, python)")
     dirs = [builtin_rules_dir(), *map(Path, options.extra_rule_dirs)]
     files = rule_files(dirs)
-    triggers = decoder_triggers()
+    triggers, located = decoder_triggers(), decoder_located()
     extra = "\x00".join(sorted(options.disabled_rules)) + \
-        f"\x00entropy={options.entropy}\x00min={options.generic_min_entropy}\x00triggers={triggers!r}"
+        f"\x00entropy={options.entropy}\x00min={options.generic_min_entropy}\x00triggers={triggers!r}" \
+        f"\x00located={located!r}"
     key = cache.cache_key(files, options.engine, extra)
     if options.use_cache:
         cached = cache.load(key)
@@ -49,7 +50,8 @@ def build_engine(options: ScanOptions) -> Engine:
     if not options.entropy:
         rules = tuple(r for r in rules if not r.generic)
     try:
-        engine = Engine(rules, options.engine, triggers=triggers, generic_min_entropy=options.generic_min_entropy)
+        engine = Engine(rules, options.engine, triggers=triggers, located=located,
+                        generic_min_entropy=options.generic_min_entropy)
     except ImportError as exc:
         raise UsageError(f"engine {options.engine!r} is not available: {exc}") from None
     if options.use_cache:

@@ -11,9 +11,9 @@ from .models import Finding
 
 def scan_document(doc: Document, engine: Engine) -> list[Finding]:
     cands: list[Candidate] = []
-    found: set[bytes] = set()
+    found: dict[bytes, list[int]] = {}
     raw = engine.scan(doc.data, lambda: doc.text, doc.errors, triggers=found)
-    doc.record_triggers(engine.triggers, found)  # decoders' literal gates, answered by the same pass
+    doc.record_triggers(engine.triggers, found, engine.located)  # decoders' literal gates, answered by the same pass
     decoders = decoders_for(doc)
     if raw:
         locate = _locator(doc, decoders)

@@ -111,14 +111,21 @@ def test_unknown_engine_is_a_usage_error():
 
 @needs_hyperscan
 def test_prefilters_report_identical_triggers():
-    triggers = (b"getenv(", b'"value"', b"process.env.", b"\x1b[")
+    triggers = (b"getenv(", b'"value"', b"process.env.", b"\x1b[", b"aa")
+    located = (b"getenv(", b"aa")  # every occurrence reported (overlapping ones too)
     exprs = [Expr("token"), Expr("ghp_")]
-    py, hs = PythonPrefilter(exprs, triggers), HyperscanPrefilter(exprs, triggers)
-    for data in (b"", b"x = os.getenv('A', 'b') # token", b'{"value": 1} \x1b[0m getenv(getenv(',
-                 b"GETENV( Value process.env", b"process.env.X ?? 'y'"):
+    py, hs = PythonPrefilter(exprs, triggers, located), HyperscanPrefilter(exprs, triggers, located=located)
+    expected = {
+        b"": {},
+        b"x = os.getenv('A', 'b') # token": {b"getenv(": [14]},
+        b'{"value": 1} \x1b[0m getenv(getenv(': {b'"value"': [], b"\x1b[": [], b"getenv(": [25, 32]},
+        b"GETENV( Value process.env": {},
+        b"process.env.X ?? 'y' aaa": {b"process.env.": [], b"aa": [23, 24]},
+    }
+    for data, seen in expected.items():
         (py_hits, py_seen), (hs_hits, hs_seen) = py.scan(data), hs.scan(data)
         assert sorted(py_hits) == sorted(hs_hits)
-        assert py_seen == hs_seen == {t for t in triggers if t in data}
+        assert py_seen == hs_seen == seen
 
 
 def test_decoder_gates_are_answered_by_the_raw_scan(engine):

@@ -16,7 +16,7 @@ value to the raw value, so findings point at the real line and column.
 from __future__ import annotations
 
 import re
-from typing import Iterable, Optional
+from typing import Iterable, Iterator, Optional
 
 from ..documents import Document
 from .interface import Fragment, Segment
@@ -52,21 +52,24 @@ _PATTERNS = (
 class AssignmentDecoder:
     name = "assignments"
     triggers = (*_CALL_WORDS, _PROCESS_ENV, _YAML_VALUE, _JSON_VALUE)
+    # The raw scan reports where these end, so matching starts there instead
+    # of searching the whole text once per pattern.
+    located = (*_CALL_WORDS, _PROCESS_ENV, _YAML_VALUE)
 
     def wants(self, doc: Document) -> bool:
         return bool(self._patterns(doc))
 
     @staticmethod
-    def _patterns(doc: Document) -> list:
-        """The patterns worth running on this content (by literal gates)."""
+    def _patterns(doc: Document) -> list[tuple[bytes, "re.Pattern[str]"]]:
+        """The (literal gate, pattern) pairs worth running on this content."""
         has = doc.has
-        out = [pattern for word, pattern in _CALLS.items() if has(word)]
+        out = [(word, pattern) for word, pattern in _CALLS.items() if has(word)]
         if has(_PROCESS_ENV):
-            out.append(_PATTERNS[0])
+            out.append((_PROCESS_ENV, _PATTERNS[0]))
         if has(_YAML_VALUE):
-            out.append(_PATTERNS[1])
+            out.append((_YAML_VALUE, _PATTERNS[1]))
         if has(_JSON_VALUE):
-            out.append(_PATTERNS[2])
+            out.append((_JSON_VALUE, _PATTERNS[2]))
         return out
 
     def locate(self, doc: Document, offset: int) -> Optional[str]:
@@ -75,10 +78,18 @@ class AssignmentDecoder:
     def fragments(self, doc: Document) -> Iterable[Fragment]:
         try:
             text = doc.text
+            same_offsets = len(doc.data) == len(text)  # byte offsets are character offsets
             parts: list[str] = []
             pairs: list[tuple[int, int, int, int]] = []  # name start/len, value start/len
-            for pattern in self._patterns(doc):
-                for m in pattern.finditer(text):
+            for word, pattern in self._patterns(doc):
+                ends = doc.ends(word) if same_offsets else None
+                if ends is None:
+                    matches: Iterable["re.Match[str]"] = pattern.finditer(text)
+                elif word == _YAML_VALUE:
+                    matches = _yaml_matches(pattern, text, ends)
+                else:
+                    matches = _matches_at(pattern, text, [e - len(word) for e in ends])
+                for m in matches:
                     name, value = m.group("name"), m.group("value").rstrip()
                     pairs.append((m.start("name"), len(name), m.start("value"), len(value)))
                     parts.append(f"{name}={value}\n")
@@ -87,6 +98,40 @@ class AssignmentDecoder:
             return [Fragment("".join(parts), self.name, build=lambda: _segments(pairs))]
         except Exception:  # never fail a scan on odd input
             return []
+
+
+def _matches_at(pattern: "re.Pattern[str]", text: str, starts: list[int]) -> Iterator["re.Match[str]"]:
+    """What ``pattern.finditer(text)`` yields, for a pattern that starts with a
+    literal occurring only at ``starts`` (ascending): a match attempt at each."""
+    last_end = 0
+    for s in starts:
+        if s < last_end:
+            continue
+        m = pattern.match(text, s)
+        if m is not None:
+            yield m
+            last_end = m.end()
+
+
+def _yaml_matches(pattern: "re.Pattern[str]", text: str, value_ends: list[int]) -> Iterator["re.Match[str]"]:
+    """What ``pattern.finditer(text)`` yields for the YAML env-list pattern
+    (``name: X`` on one line, ``value: Y`` on the next): a match ends at the end
+    of a line holding ``value:``, so only those lines and the ones before them
+    are searched."""
+    last_end = 0
+    line_end = -1
+    for v in value_ends:
+        if v <= line_end:
+            continue  # another "value:" on a line already searched
+        line_end = text.find("\n", v)
+        if line_end == -1:
+            line_end = len(text)
+        ls = text.rfind("\n", 0, v) + 1  # the line holding "value:"
+        start = text.rfind("\n", 0, ls - 1) + 1 if ls else 0  # the line before it
+        m = pattern.search(text, max(start, last_end), line_end)
+        if m is not None:
+            yield m
+            last_end = m.end()
 
 
 def _segments(pairs: list[tuple[int, int, int, int]]) -> list[Segment]:

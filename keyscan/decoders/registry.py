@@ -20,6 +20,11 @@ def decoders_for(doc: Document) -> list[Decoder]:
     return [d for d in DECODERS if d.wants(doc)]
 
 
+def decoder_located() -> tuple[bytes, ...]:
+    """The trigger literals whose every occurrence decoders want located (``Document.ends``)."""
+    return tuple(sorted({t for d in DECODERS for t in getattr(d, "located", ())}))
+
+
 def decoder_triggers() -> tuple[bytes, ...]:
     """The literals decoders test with ``Document.has`` (answered by the engine's raw scan)."""
     return tuple(sorted({t for d in DECODERS for t in getattr(d, "triggers", ())}))

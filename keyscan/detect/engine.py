@@ -40,9 +40,11 @@ class RawMatch:
 
 class Engine:
     def __init__(self, rules: Sequence[Rule], kind: str = "auto", *, triggers: Sequence[bytes] = (),
-                 prefilter: Optional[Prefilter] = None, generic_min_entropy: float = 0.0):
+                 located: Sequence[bytes] = (), prefilter: Optional[Prefilter] = None,
+                 generic_min_entropy: float = 0.0):
         """``triggers`` are literals (decoders' cheap gates) whose presence the
-        same prefilter pass reports, see :meth:`scan`."""
+        same prefilter pass reports, see :meth:`scan`; for those also in
+        ``located`` it reports where every occurrence ends."""
         self.rules = tuple(rules)
         self.generic_min_entropy = generic_min_entropy
         # One prefilter expression per distinct (keyword, anchor) pair.
@@ -61,8 +63,10 @@ class Engine:
         self._kw_len = tuple(len(e.keyword) for e in exprs)
         self._expr_rules = tuple(tuple(r) for r in expr_rules)
         self._compiled: dict[int, "regex.Pattern[str]"] = {}
-        self.prefilter = prefilter if prefilter is not None else _make_prefilter(kind, self.exprs, tuple(triggers))
+        self.prefilter = prefilter if prefilter is not None else _make_prefilter(kind, self.exprs, tuple(triggers),
+                                                                                 tuple(located))
         self.triggers = frozenset(self.prefilter.triggers)
+        self.located = frozenset(getattr(self.prefilter, "located", ()))
 
     @property
     def kind(self) -> str:
@@ -85,14 +89,15 @@ class Engine:
         return pat
 
     def scan(self, data: bytes, text: "Optional[str] | Callable[[], str]" = None,
-             errors: str = "replace", triggers: Optional[set[bytes]] = None) -> list[RawMatch]:
+             errors: str = "replace", triggers: Optional[dict[bytes, list[int]]] = None) -> list[RawMatch]:
         """Find rule matches in ``data`` (UTF-8 bytes of ``text``).
 
         ``text`` (a string, or a function returning it) is decoded from
         ``data`` (with ``errors``) when not given; it is only needed when the
         prefilter reports a hit.  When ``text`` is
         given, ``errors`` must be the handler that turns ``data`` into it.
-        The triggers found in ``data`` are added to ``triggers`` when given.
+        The triggers found in ``data`` are added to ``triggers`` when given
+        (with the end offsets of every occurrence for located triggers).
         """
         if triggers is None:
             hits = self.prefilter.hits(data)
@@ -236,9 +241,10 @@ def _offset_mapper(data: bytes, text: str, hits: list[tuple[int, int]], errors: 
     return table.__getitem__
 
 
-def _make_prefilter(kind: str, exprs: Sequence[Expr], triggers: Sequence[bytes]) -> Prefilter:
+def _make_prefilter(kind: str, exprs: Sequence[Expr], triggers: Sequence[bytes],
+                    located: Sequence[bytes] = ()) -> Prefilter:
     if kind not in ("auto", "hyperscan", "python"):
         raise ValueError(f"unknown engine {kind!r} (auto, hyperscan, python)")
     if kind == "python" or (kind == "auto" and not hyperscan_available()) or not exprs:
-        return PythonPrefilter(exprs, triggers)
-    return HyperscanPrefilter(exprs, triggers)
+        return PythonPrefilter(exprs, triggers, located)
+    return HyperscanPrefilter(exprs, triggers, located=located)

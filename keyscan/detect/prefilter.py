@@ -38,13 +38,16 @@ class Expr(NamedTuple):
 class Prefilter(Protocol):
     name: str
     triggers: tuple[bytes, ...]
+    located: tuple[bytes, ...]
 
     def hits(self, data: bytes) -> list[tuple[int, int]]:
         """Every valid keyword occurrence in ``data`` as ``(expr_index, keyword_end_offset)``."""
         ...
 
-    def scan(self, data: bytes) -> tuple[list[tuple[int, int]], set[bytes]]:
-        """:meth:`hits`, and which of the prefilter's *triggers* occur in ``data``."""
+    def scan(self, data: bytes) -> tuple[list[tuple[int, int]], dict[bytes, list[int]]]:
+        """:meth:`hits`, and which of the prefilter's *triggers* occur in ``data``:
+        a key per trigger found, whose value lists the end offsets of every
+        occurrence for the *located* triggers (ascending) and is empty for the others."""
         ...
 
 
@@ -55,9 +58,10 @@ def _anchor_pattern(anchor: str) -> "Optional[regex.Pattern[bytes]]":
 class PythonPrefilter:
     name = "python"
 
-    def __init__(self, exprs: Sequence[Expr], triggers: Sequence[bytes] = ()):
+    def __init__(self, exprs: Sequence[Expr], triggers: Sequence[bytes] = (), located: Sequence[bytes] = ()):
         self.exprs = tuple(Expr(*e) for e in exprs)
         self.triggers = tuple(triggers)
+        self.located = tuple(t for t in self.triggers if t in set(located))
         by_kw: dict[bytes, list[tuple[int, "Optional[regex.Pattern[bytes]]"]]] = {}
         for i, e in enumerate(self.exprs):
             by_kw.setdefault(e.keyword.lower().encode("ascii"), []).append((i, _anchor_pattern(e.anchor)))
@@ -88,8 +92,16 @@ class PythonPrefilter:
                 pos = find(head, pos + 1)
         return out
 
-    def scan(self, data: bytes) -> tuple[list[tuple[int, int]], set[bytes]]:
-        return self.hits(data), {t for t in self.triggers if t in data}
+    def scan(self, data: bytes) -> tuple[list[tuple[int, int]], dict[bytes, list[int]]]:
+        seen: dict[bytes, list[int]] = {t: [] for t in self.triggers if t in data}
+        for t in self.located:
+            if t in seen:
+                ends = seen[t]
+                pos = data.find(t)
+                while pos != -1:
+                    ends.append(pos + len(t))
+                    pos = data.find(t, pos + 1)
+        return self.hits(data), seen
 
 
 def _hs_literal(literal: "str | bytes") -> bytes:
@@ -121,12 +133,14 @@ class HyperscanPrefilter:
     name = "hyperscan"
 
     def __init__(self, exprs: Sequence[Expr], triggers: Sequence[bytes] = (), serialized: bytes | None = None,
-                 in_database: Optional[Sequence[bool]] = None):
+                 in_database: Optional[Sequence[bool]] = None, located: Sequence[bytes] = ()):
         import hyperscan
 
         self._hs = hyperscan
         self.exprs = tuple(Expr(*e) for e in exprs)
         self.triggers = tuple(triggers)
+        self.located = tuple(t for t in self.triggers if t in set(located))
+        self._locates = tuple(t in set(located) for t in self.triggers)
         self._kw = tuple(e.keyword.lower().encode("ascii") for e in self.exprs)
         self._anchor = tuple(_anchor_pattern(e.anchor) for e in self.exprs)
         self._width = tuple(_anchor_width(e.anchor) if e.anchor else 0 for e in self.exprs)
@@ -139,16 +153,18 @@ class HyperscanPrefilter:
             self.in_database = tuple(bool(e.anchor) and w is not None and self._compiles(_expression(e, True))
                                      for e, w in zip(self.exprs, self._width))
             self._db = self._compile([_expression(e, a) for e, a in zip(self.exprs, self.in_database)],
-                                     [_hs_literal(t) for t in self.triggers])
+                                     [_hs_literal(t) for t in self.triggers], self._locates)
         self._scratch = hyperscan.Scratch(self._db)
         self._db.scratch = self._scratch
 
-    def _compile(self, expressions: list[bytes], triggers: Sequence[bytes] = ()):
+    def _compile(self, expressions: list[bytes], triggers: Sequence[bytes] = (), locates: Sequence[bool] = ()):
         """Rule expressions get ids 0..n-1; triggers (case-sensitive literals,
-        reported once per scan) the ids after them."""
+        reported once per scan unless located) the ids after them."""
         db = self._hs.Database(mode=self._hs.HS_MODE_BLOCK)
         exprs = expressions + list(triggers)
-        flags = [0] * len(expressions) + [self._hs.HS_FLAG_SINGLEMATCH] * len(triggers)
+        single = self._hs.HS_FLAG_SINGLEMATCH
+        flags = [0] * len(expressions) + [0 if k < len(locates) and locates[k] else single
+                                          for k in range(len(triggers))]
         db.compile(expressions=exprs, ids=list(range(len(exprs))), elements=len(exprs), flags=flags)
         return db
 
@@ -164,28 +180,34 @@ class HyperscanPrefilter:
 
     def __getstate__(self) -> dict:
         return {"exprs": self.exprs, "triggers": self.triggers, "db": self.serialize(),
-                "in_database": self.in_database}
+                "in_database": self.in_database, "located": self.located}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["exprs"], state["triggers"], state["db"], state["in_database"])  # type: ignore[misc]
+        self.__init__(state["exprs"], state["triggers"], state["db"], state["in_database"],  # type: ignore[misc]
+                      state.get("located", ()))
 
     def hits(self, data: bytes) -> list[tuple[int, int]]:
         return self.scan(data)[0]
 
-    def scan(self, data: bytes) -> tuple[list[tuple[int, int]], set[bytes]]:
+    def scan(self, data: bytes) -> tuple[list[tuple[int, int]], dict[bytes, list[int]]]:
         out: list[tuple[int, int]] = []
-        seen: set[bytes] = set()
+        seen: dict[bytes, list[int]] = {}
         if not data:
             return out, seen
         append = out.append
         ends: list[tuple[int, int]] = []  # (expr, match end) of anchored expressions
         in_db, anchors = self.in_database, self._anchor
         n = len(in_db)
-        triggers = self.triggers
+        triggers, locates = self.triggers, self._locates
 
         def on_match(i: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
             if i >= n:
-                seen.add(triggers[i - n])
+                t = triggers[i - n]
+                found = seen.get(t)
+                if found is None:
+                    found = seen[t] = []
+                if locates[i - n]:
+                    found.append(to)
             elif in_db[i]:
                 ends.append((i, to))
             elif anchors[i] is None:

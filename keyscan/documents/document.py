@@ -39,7 +39,8 @@ class Document:
     _text: Optional[str] = field(default=None, repr=False)
     _line_starts: Optional[list[int]] = field(default=None, repr=False)
     _known: frozenset[bytes] = field(default=frozenset(), repr=False)
-    _found: frozenset[bytes] = field(default=frozenset(), repr=False)
+    _found: dict[bytes, list[int]] = field(default_factory=dict, repr=False)
+    _located: frozenset[bytes] = field(default=frozenset(), repr=False)
 
     def has(self, literal: bytes) -> bool:
         """Whether ``data`` contains ``literal``.  The engine's raw scan answers
@@ -49,8 +50,16 @@ class Document:
             return literal in self._found
         return literal in self.data
 
-    def record_triggers(self, known: frozenset[bytes], found: "set[bytes] | frozenset[bytes]") -> None:
-        self._known, self._found = known, frozenset(found)
+    def ends(self, literal: bytes) -> Optional[list[int]]:
+        """Byte offsets where each occurrence of ``literal`` in ``data`` ends
+        (ascending), when the raw scan located it; None when it did not."""
+        if literal not in self._located:
+            return None
+        return self._found.get(literal, [])
+
+    def record_triggers(self, known: frozenset[bytes], found: "dict[bytes, list[int]]",
+                        located: frozenset[bytes] = frozenset()) -> None:
+        self._known, self._found, self._located = known, found, located
 
     @property
     def text(self) -> str:
