@@ -215,8 +215,8 @@ def report(ls: LabelSet, tools: List[Tool], results: Dict[str, Tuple[Optional[Sc
                     any_cell = True
             if any_cell or fam != "(unlabelled line)":
                 rows.append(row)
-        print(f"\nPer provider family (recall / precision; a look-alike's false positive counts against the family "
-              f"it imitates):\n")
+        print("\nPer provider family (recall / precision; a look-alike's false positive counts against the family "
+              "it imitates):\n")
         print(md_table(["family", "pos", "neg"] + [t.name for t in avail], rows, "lrr" + "r" * len(avail)))
 
     # per carrier / file type
