@@ -216,7 +216,8 @@ def _blobs(text: str, ascii_bytes: Optional[bytes] = None) -> Iterable[tuple[int
 
     for s, e in _b64_spans(text, ascii_bytes):
         if not _whole_line(text, s, e):
-            yield from flush()
+            if block:
+                yield from flush()
             yield s, e, text[s:e]
             continue
         if block:

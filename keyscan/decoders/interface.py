@@ -95,6 +95,11 @@ class Fragment:
 
 
 class Decoder(Protocol):
+    """A decoder may also declare, as class attributes, ``triggers``: byte
+    literals it tests with :meth:`Document.has` (the engine's raw scan answers
+    them in the same native pass that finds keywords), and ``located``: those
+    of its triggers whose every occurrence it wants (:meth:`Document.ends`)."""
+
     name: str
 
     def wants(self, doc: Document) -> bool:
