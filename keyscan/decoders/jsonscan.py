@@ -55,7 +55,7 @@ from __future__ import annotations
 import bisect
 import gc
 import re
-from json import loads as _json_loads
+from json.decoder import scanstring as _scanstring  # the C string parser where available
 from typing import Iterator, Optional, Union
 
 from .interface import Segment
@@ -180,7 +180,9 @@ class JsonString:
                     # Well-formed escapes decode identically in the native parser;
                     # the offset map is computed only if a finding needs it.
                     try:
-                        fast = _json_loads('"' + raw + '"', strict=False)
+                        fast, end = _scanstring(raw + '"', 0, False)
+                        if end != len(raw) + 1:
+                            fast = None
                     except ValueError:
                         pass
                 if isinstance(fast, str):
