@@ -29,9 +29,10 @@ holds it (``mcpServers.notion.env.OPENAPI_MCP_HEADERS``,
 ``messages[2].tool_calls[0].function.arguments``), for raw hits
 (:meth:`JsonDecoder.locate`) and decoded ones alike.
 
-Speed: fragments are built by regexes that skip everything except string
-literals holding an escape (and name/value or flag pairs), so Python work is
-proportional to the escaped strings, not to the tokens; the structural walk
+Speed: string literals holding an escape are found by walking from the
+backslashes (:func:`escaped_strings`) and name/value or flag pairs by regexes
+with literal gates, so Python work is proportional to the escaped strings, not
+to the tokens; the structural walk
 that yields JSON paths (:func:`~keyscan.decoders.jsonscan.scan_literals`) runs
 only when a location is asked for, i.e. when something matched.  Broken or
 truncated input never raises and stays linear (a broken string is skipped to
