@@ -217,7 +217,7 @@ class CiLogDecoder:
         parts: list[str] = []
         segs: list[Segment] = []
         flen = 0
-        for ls, le in _lines_with_backslash(text):
+        for ls, le in js.lines_with_backslash(text):
             m = _JSON_LINE.match(text, ls, le)
             if m is None:
                 continue
@@ -238,20 +238,6 @@ class CiLogDecoder:
         if not segs:
             return []
         return [Fragment("".join(parts), self.name, segs, depth=2)]
-
-
-def _lines_with_backslash(text: str):
-    """``(start, end)`` of every line holding a backslash (an escaped JSON
-    string needs one), found with native searches."""
-    find, rfind = text.find, text.rfind
-    b = find("\\")
-    while b != -1:
-        ls = rfind("\n", 0, b) + 1
-        le = find("\n", b)
-        if le == -1:
-            le = len(text)
-        yield ls, le
-        b = find("\\", le)
 
 
 def _segment(steps: list[tuple[int, int]], end: int, location: Optional[str]) -> Segment:

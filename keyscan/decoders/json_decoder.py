@@ -50,7 +50,7 @@ from typing import Callable, Iterable, Iterator, Optional
 
 from ..documents import Document
 from .interface import Fragment, Segment
-from .jsonscan import JsonString, OffsetMap, looks_like_json, path_str, scan_literals
+from .jsonscan import JsonString, OffsetMap, lines_with_backslash, looks_like_json, path_str, scan_literals
 
 MAX_DEPTH = 4
 SUFFIXES = frozenset({
@@ -60,6 +60,7 @@ SUFFIXES = frozenset({
 EXCLUDED = frozenset({".ipynb"})
 _SSE_START = (b"data:", b"event:", b"id:", b":")
 _BOM = b"\xef\xbb\xbf"
+
 
 def escaped_strings(text: str) -> Iterator[tuple[int, int]]:
     """Spans (quote to quote, inclusive) of the string literals that hold an escape.
@@ -76,13 +77,8 @@ def escaped_strings(text: str) -> Iterator[tuple[int, int]]:
     backslash at the end of the line) is skipped to the end of that line.
     """
     find, rfind, count = text.find, text.rfind, text.count
-    n = len(text)
-    b = find("\\")
-    while b != -1:
-        ls = rfind("\n", 0, b) + 1
-        le = find("\n", b)
-        if le == -1:
-            le = n
+    for ls, le in lines_with_backslash(text):
+        b = find("\\", ls, le)
         counted_to, quotes = ls, 0  # real quotes in [ls, counted_to)
         while b != -1:
             quotes += count('"', counted_to, b)
@@ -112,7 +108,6 @@ def escaped_strings(text: str) -> Iterator[tuple[int, int]]:
                 counted_to = q + 1
                 b = find("\\", q + 1, le)
                 break
-        b = find("\\", le)
 
 
 # bounded: on broken input a failed attempt must not scan to the end of a long line

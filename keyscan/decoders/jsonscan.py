@@ -249,6 +249,21 @@ def looks_like_json(value: str) -> bool:
     return bool(_LOOKS_JSON.match(value))
 
 
+def lines_with_backslash(text: str) -> Iterator[tuple[int, int]]:
+    """``(start, end)`` of every line holding a backslash, found with native
+    searches.  JSON strings never span lines and an escaped one needs a
+    backslash, so only these lines can hold an escaped string."""
+    find, rfind = text.find, text.rfind
+    b = find("\\")
+    while b != -1:
+        ls = rfind("\n", 0, b) + 1
+        le = find("\n", b)
+        if le == -1:
+            le = len(text)
+        yield ls, le
+        b = find("\\", le)
+
+
 def path_str(path: tuple) -> str:
     """``mcpServers.github.env.TOKEN``, ``messages[3].content``, ``data["text/plain"]``."""
     out: list[str] = []

@@ -21,6 +21,10 @@ Two implementations give identical hits:
 Anchors are matched on the UTF-8 bytes, so they must be written as a
 *necessary* condition of the rule's pattern in bytes (ASCII classes, negated
 classes, bounded repeats sized in bytes).
+
+The same pass answers the decoders' *triggers* (case-sensitive literals: is
+it in the file?) and, for *located* triggers, where every occurrence ends, so
+a decoder can match at those places instead of searching the file again.
 """
 
 from __future__ import annotations
@@ -61,7 +65,8 @@ class PythonPrefilter:
     def __init__(self, exprs: Sequence[Expr], triggers: Sequence[bytes] = (), located: Sequence[bytes] = ()):
         self.exprs = tuple(Expr(*e) for e in exprs)
         self.triggers = tuple(triggers)
-        self.located = tuple(t for t in self.triggers if t in set(located))
+        wanted = frozenset(located)
+        self.located = tuple(t for t in self.triggers if t in wanted)
         by_kw: dict[bytes, list[tuple[int, "Optional[regex.Pattern[bytes]]"]]] = {}
         for i, e in enumerate(self.exprs):
             by_kw.setdefault(e.keyword.lower().encode("ascii"), []).append((i, _anchor_pattern(e.anchor)))
@@ -139,8 +144,9 @@ class HyperscanPrefilter:
         self._hs = hyperscan
         self.exprs = tuple(Expr(*e) for e in exprs)
         self.triggers = tuple(triggers)
-        self.located = tuple(t for t in self.triggers if t in set(located))
-        self._locates = tuple(t in set(located) for t in self.triggers)
+        wanted = frozenset(located)
+        self._locates = tuple(t in wanted for t in self.triggers)
+        self.located = tuple(t for t, loc in zip(self.triggers, self._locates) if loc)
         self._kw = tuple(e.keyword.lower().encode("ascii") for e in self.exprs)
         self._anchor = tuple(_anchor_pattern(e.anchor) for e in self.exprs)
         self._width = tuple(_anchor_width(e.anchor) if e.anchor else 0 for e in self.exprs)
@@ -162,9 +168,8 @@ class HyperscanPrefilter:
         reported once per scan unless located) the ids after them."""
         db = self._hs.Database(mode=self._hs.HS_MODE_BLOCK)
         exprs = expressions + list(triggers)
-        single = self._hs.HS_FLAG_SINGLEMATCH
-        flags = [0] * len(expressions) + [0 if k < len(locates) and locates[k] else single
-                                          for k in range(len(triggers))]
+        locates = tuple(locates) + (False,) * (len(triggers) - len(locates))
+        flags = [0] * len(expressions) + [0 if loc else self._hs.HS_FLAG_SINGLEMATCH for loc in locates]
         db.compile(expressions=exprs, ids=list(range(len(exprs))), elements=len(exprs), flags=flags)
         return db
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import codecs
+import functools
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
@@ -13,6 +14,7 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
+_BOM_PREFIXES = tuple(bom for bom, _ in _BOMS)
 
 
 @dataclass
@@ -67,8 +69,10 @@ class Document:
             self._text = self.data.decode("utf-8", self.errors)
         return self._text
 
-    @property
+    @functools.cached_property
     def suffix(self) -> str:
+        """Lower-case extension of the file name (``.json``), or ``""``.
+        Every decoder's ``wants`` asks for it: computed once."""
         name = self.path.rsplit("/", 1)[-1]
         return name[name.rfind("."):].lower() if "." in name else ""
 
@@ -120,7 +124,7 @@ class Document:
 
 def sniff_binary(head: bytes) -> bool:
     """True when the content looks binary (a NUL byte and no UTF-16/32 BOM)."""
-    if any(head.startswith(bom) for bom, _ in _BOMS):
+    if head.startswith(_BOM_PREFIXES):
         return False
     return b"\x00" in head
 
