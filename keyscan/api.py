@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 import os
-from dataclasses import replace
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
 from . import cache
 from .detect.engine import Engine
 from .documents import read_document
-from .documents.document import sniff_binary
+from .documents.document import WIDE_BOMS, sniff_binary
 from . import baseline as _baseline
 from .errors import ScanError, UsageError
 from .models import Finding, ScanOptions, ScanResult, SkippedFile
@@ -142,7 +143,7 @@ def _scan_large(engine: Engine, item: SourceItem,
     # A skipped or whole-read file is handled once, by its first range.
     if sniff_binary(head):
         return SkippedFile(item.path, "binary") if not item.start else ([], 0)
-    if head.startswith(_WIDE_BOMS):
+    if head.startswith(WIDE_BOMS):
         return None if not item.start else ([], 0)
     try:
         return scan_chunked(engine, item.path, path, chunk_size, item.properties, item.start, item.stop)
@@ -152,9 +153,6 @@ def _scan_large(engine: Engine, item: SourceItem,
         raise
     except Exception as exc:
         return SkippedFile(item.path, f"internal error ({type(exc).__name__})")
-
-
-_WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
 
 
 # --------------------------------------------------------------------------
@@ -188,22 +186,6 @@ def _iter_items(options: ScanOptions, skipped: list[SkippedFile]) -> Iterator[So
             if it.path not in seen:
                 seen.add(it.path)
                 yield it
-
-
-def _batches(items: list[SourceItem]) -> list[list[SourceItem]]:
-    batches: list[list[SourceItem]] = []
-    cur: list[SourceItem] = []
-    size = 0
-    # Largest first so the long poles start early; batches of similar cost.
-    for it in sorted(items, key=lambda i: -i.size):
-        cur.append(it)
-        size += it.size
-        if size >= BATCH_BYTES or len(cur) >= BATCH_FILES:
-            batches.append(cur)
-            cur, size = [], 0
-    if cur:
-        batches.append(cur)
-    return batches
 
 
 def _split_large(item: SourceItem, workers: int, chunk_size: int) -> list[SourceItem]:
@@ -272,8 +254,6 @@ def run_items(engine: Engine, items: Iterable[SourceItem], options: ScanOptions)
     if not parallel:
         return _run_serial(engine, head + list(it), options)
 
-    import itertools
-
     findings: list[Finding] = []
     skipped: list[SkippedFile] = []
     nbytes = nfiles = done = 0
@@ -300,7 +280,8 @@ def _run_serial(engine: Engine, items: list[SourceItem], options: ScanOptions):
     findings: list[Finding] = []
     skipped: list[SkippedFile] = []
     nbytes = nfiles = done = 0
-    for batch in _batches(items):
+    state = {"total": 0, "error": None}
+    for batch in _stream_batches(iter(items), state, 1, options.chunk_size):
         f, s, b, n = scan_items(engine, batch, options.chunk_size)
         findings += f
         skipped += s

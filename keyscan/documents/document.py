@@ -14,7 +14,8 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
-_BOM_PREFIXES = tuple(bom for bom, _ in _BOMS)
+WIDE_BOMS = tuple(bom for bom, _ in _BOMS)
+"""Byte-order marks of the UTF-16/32 files read by :func:`read_document`."""
 
 
 @dataclass
@@ -124,7 +125,7 @@ class Document:
 
 def sniff_binary(head: bytes) -> bool:
     """True when the content looks binary (a NUL byte and no UTF-16/32 BOM)."""
-    if head.startswith(_BOM_PREFIXES):
+    if head.startswith(WIDE_BOMS):
         return False
     return b"\x00" in head
 
