@@ -102,11 +102,11 @@ def _chunks(display: str, fs_path: str, chunk_size: int, overlap: int, propertie
             if eof or (limit >= 0 and len(buf) >= limit + overlap):
                 own = None
                 if 0 <= limit < len(buf):
-                    own = doc.position(len(buf[:limit].decode("utf-8", "replace")))
+                    own = _position(buf, limit, line_base, col_base)
                 yield doc, own
                 return
             nxt = _next_start(buf, overlap)
-            yield doc, doc.position(len(buf[:nxt].decode("utf-8", "replace")))
+            yield doc, _position(buf, nxt, line_base, col_base)
             consumed = buf[:nxt]
             newlines = consumed.count(b"\n")
             line_base += newlines
@@ -117,6 +117,15 @@ def _chunks(display: str, fs_path: str, chunk_size: int, overlap: int, propertie
                 col_base = chars if newlines else col_base + chars
             buf_off += nxt
             buf = buf[nxt:]
+
+
+def _position(buf: bytes, offset: int, line_base: int, col_base: int) -> tuple[int, int]:
+    """The file ``(line, column)`` of byte ``offset`` of a chunk (a character
+    boundary), as ``Document.position`` reports it, without building the
+    chunk's text and line index (most chunks never need them)."""
+    nl = buf.rfind(b"\n", 0, offset)
+    col = len(buf[nl + 1:offset].decode("utf-8", "replace")) + 1
+    return line_base + buf.count(b"\n", 0, offset), col + (col_base if nl == -1 else 0)
 
 
 def _next_start(buf: bytes, overlap: int) -> int:

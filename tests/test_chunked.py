@@ -155,3 +155,25 @@ def test_split_ranges_start_at_line_starts_and_cover_the_file(tmp_path):
     one_line = tmp_path / "one.txt"
     one_line.write_bytes(b"x" * 100_000)
     assert split_ranges(str(one_line), 100_000, 4) == [(0, -1)]
+
+
+def test_chunk_boundary_position_matches_the_document():
+    """The owner boundary is computed from bytes; it must be the position the
+    chunk's Document reports for the same offset (lines, columns after a
+    mid-line start, multi-byte characters)."""
+    import random
+
+    from keyscan.chunked import _position
+    from keyscan.documents import Document
+
+    rng = random.Random(4)
+    pieces = ["a", "é", "\n", "token=", "€", " ", "\r\n"]
+    for _ in range(2000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 60)))
+        buf = text.encode()
+        line_base, col_base = rng.randint(1, 50), rng.choice([0, 0, 7])
+        doc = Document(path="x", data=buf, col_offset=col_base,
+                       line_map=range(line_base, line_base + buf.count(b"\n") + 1))
+        for k in range(len(text) + 1):
+            offset = len(text[:k].encode())
+            assert _position(buf, offset, line_base, col_base) == doc.position(k), (text, k)
