@@ -243,3 +243,16 @@ def test_scan_pypi_macaroon(engine):
     assert [f.secret for f in found] == [token]
     assert found[0].checks == (("macaroon", "valid"),)
     assert found[0].confidence.value == "high"
+
+
+@pytest.mark.parametrize("secret,groups,effect", [
+    ("tiger", {"user": "scott", "host": "db.prod.acme-corp.dev"}, "reject"),
+    ("postgres", {"user": "postgres", "host": "localhost:5432"}, "reject"),
+    ("admin123", {"user": "app", "host": "127.0.0.1"}, "reject"),
+    ("admin123", {"user": "app", "host": "pg-primary.prod.acme-corp.dev"}, "demote"),
+    ("RjQpxp6lBlTYLe*Iz*Lngp", {"user": "app", "host": "localhost"}, None),
+])
+def test_demo_credentials(secret, groups, effect):
+    from keyscan.detect.checks import demo_credentials
+    out = demo_credentials(secret, groups)
+    assert (out.effect if out else None) == effect

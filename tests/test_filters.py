@@ -62,6 +62,8 @@ def rand(alphabet, n, rng=RNG):
     "password", "PASSWORD", "PASS", "secret", "user", "guest", "example-token-123", "sampletoken",
     "dummy-key", "fake_secret_value", "0000000000000000", "1234567890abcdef", "abcdefgh12345678",
     "aaaaaaaaaaaaaaaaaaaa", "$(cat /run/secrets/db)", "",
+    # sequential and hex-speak fillers
+    "AKIAIOSFODNN7ABCDEFG", "sk-abc123xyz789token", "klmnopqrst987", "deadbeefdeadbeef42", "cafebabe00ff11aa",
 ])
 def test_placeholders(value):
     assert is_placeholder(value)
@@ -69,7 +71,9 @@ def test_placeholders(value):
 
 @pytest.mark.parametrize("value", [
     "hRPRAKBBYAW5ttt5YMOAXUZJ", "Jntvug~bjekC-_adtrdNq", "bc620d2bfa35b94eeceefdda",
-    "sk_live_4eC39HqLyjWDarjtT1zdp7dc", "AKIAIOSFODNN7ABCDEFG",
+    "sk_live_4eC39HqLyjWDarjtT1zdp7dc", "AKIAZ7R4WQ2MPL6XNB3T",
+    # a run of one character in a long random token (Fly.io macaroons) is not a placeholder
+    "FlyV1 fm2_lJPECAAAAAAAAA" + "x7Kp2vQ9mLr3Tn8Yw4Zb6Hc1Jd5Fg0Se" * 4,
 ])
 def test_not_placeholders(value):
     assert not is_placeholder(value)

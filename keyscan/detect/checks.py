@@ -6,10 +6,13 @@ A check returns a :class:`CheckOutcome` or ``None`` when it does not apply.
 * ``"raise"``  - structure confirmed (e.g. checksum valid): confidence high;
 * ``"lower"``  - suspicious but possible: confidence lowered one step;
 * ``"reject"`` - structurally impossible for a real credential (bad checksum): drop it;
+* ``"demote"`` - a well-known demo value in a demo setting (``root:root@localhost``):
+  kept, but with low severity and low confidence;
 * ``"none"``   - information only (e.g. ``aws-key-type: temporary``).
 
 Checks are registered by name in :data:`CHECKS`; rules name them in ``checks:``.
-Every check is a small pure function of the secret string.
+Every check is a small pure function of the secret string; the checks in
+:data:`CONTEXT_CHECKS` also receive the match's named groups (``user``, ``host``).
 """
 
 from __future__ import annotations
@@ -180,6 +183,42 @@ def stripe_mode(secret: str) -> Optional[CheckOutcome]:
             return CheckOutcome("mode", mode, "none")
     return None
 
+
+# Well-known demo credentials of documentation and tutorials (user, password), lower-case:
+# Oracle's scott/tiger (SQLAlchemy's docs use it ~50 times in its own package).
+_DEMO_PAIRS = frozenset({("scott", "tiger"), ("user", "pass"), ("user", "password"), ("username", "password"),
+                         ("admin", "admin"), ("root", "root"), ("guest", "guest"), ("test", "test"),
+                         ("postgres", "postgres"), ("sa", "sa"), ("demo", "demo"), ("foo", "bar")})
+_DEMO_PASSWORDS = re.compile(
+    r"(?i)^(tiger|pass(word|wd|w0rd)?|p@ssw(o|0)rd|secret|changeme|change_me|changeit|root|admin|test|"
+    r"example|demo|guest|postgres|mysql|redis|rabbitmq|mongo|sa|default|letmein|qwerty|123456)[0-9!@#$%^&*._-]{0,8}$")
+_DEMO_HOSTS = re.compile(
+    r"(?i)^(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|0\.0\.0\.0|\[?::1\]?|host\.docker\.internal|"
+    r"db|database|postgres(ql)?|mysql|mariadb|mongo(db)?|redis|rabbitmq|amqp|broker|cache|server|host|hostname|"
+    r"myhost|dbhost|some_dsn|example\.(com|org|net)|[a-z0-9.-]*\.(example|test|local|localhost|invalid))(:\d{1,5})?$")
+
+
+def demo_credentials(secret: str, groups: dict[str, Optional[str]]) -> Optional[CheckOutcome]:
+    """Connection URIs whose password is a well-known demo value: ``scott:tiger`` (any
+    host) and ``user:password`` pairs are documentation (reject); a demo password or one
+    equal to the user name against ``localhost``, ``127.0.0.1`` or a compose service name
+    (``db``, ``postgres``) is a local default (reject); a demo password against another
+    host is kept with low severity (``demote``): it may still open a real database."""
+    user = (groups.get("user") or "").lower()
+    host = (groups.get("host") or "").lower()
+    pw = secret.lower()
+    if (user, pw) in _DEMO_PAIRS:
+        return CheckOutcome("demo-credentials", "well-known pair", "reject")
+    if _DEMO_PASSWORDS.match(secret) or (user and pw == user):
+        if not host or _DEMO_HOSTS.match(host):
+            return CheckOutcome("demo-credentials", "local default", "reject")
+        return CheckOutcome("demo-credentials", "demo password", "demote")
+    return None
+
+
+CONTEXT_CHECKS: dict[str, Callable[[str, dict[str, Optional[str]]], Optional[CheckOutcome]]] = {
+    "demo-credentials": demo_credentials,
+}
 
 CHECKS: dict[str, Callable[[str], Optional[CheckOutcome]]] = {
     "github-crc32": github_crc32,

@@ -16,9 +16,9 @@ from typing import Callable, Optional, Sequence
 import regex
 
 from ..entropy import shannon_entropy
-from ..models import Confidence
+from ..models import Confidence, Severity
 from ..ruleset.model import Rule
-from .checks import CHECKS, CheckOutcome
+from .checks import CHECKS, CONTEXT_CHECKS, CheckOutcome
 from .filters import generic_entropy_ok, is_generic_false_positive, is_placeholder
 from .prefilter import Expr, HyperscanPrefilter, Prefilter, PythonPrefilter, hyperscan_available
 
@@ -36,6 +36,7 @@ class RawMatch:
     entropy: float
     confidence: Confidence
     checks: tuple[CheckOutcome, ...] = ()
+    severity: Optional[Severity] = None  # set when a check demoted the finding (else the rule's)
 
 
 class Engine:
@@ -143,7 +144,7 @@ class Engine:
             if s < 0 or e <= s or (s, e) in seen:
                 continue
             seen.add((s, e))
-            found = self._accept(rule, m.group("secret"), s, e)
+            found = self._accept(rule, m.group("secret"), s, e, m)
             if found is not None:
                 results.append(found)
         return results
@@ -189,7 +190,8 @@ class Engine:
                     out.append(m)
         return out
 
-    def _accept(self, rule: Rule, secret: str, start: int, end: int) -> Optional[RawMatch]:
+    def _accept(self, rule: Rule, secret: str, start: int, end: int,
+                match: "Optional[regex.Match[str]]" = None) -> Optional[RawMatch]:
         entropy = shannon_entropy(secret)
         if entropy < rule.min_entropy or (rule.generic and entropy < self.generic_min_entropy):
             return None
@@ -199,20 +201,28 @@ class Engine:
         elif rule.placeholder_filter and is_placeholder(secret):
             return None
         confidence = rule.confidence
+        severity: Optional[Severity] = None
         outcomes: list[CheckOutcome] = []
         for name in rule.checks:
             check = CHECKS.get(name)
-            outcome = check(secret) if check else None
+            if check is not None:
+                outcome = check(secret)
+            elif name in CONTEXT_CHECKS:
+                outcome = CONTEXT_CHECKS[name](secret, match.groupdict() if match is not None else {})
+            else:
+                outcome = None
             if outcome is None:
                 continue
             if outcome.effect == "reject":
                 return None
-            if outcome.effect == "raise":
+            if outcome.effect == "demote":
+                confidence, severity = Confidence.LOW, Severity.LOW
+            elif outcome.effect == "raise":
                 confidence = Confidence.HIGH
             elif outcome.effect == "lower":
                 confidence = _lower(confidence)
             outcomes.append(outcome)
-        return RawMatch(rule, start, end, secret, round(entropy, 3), confidence, tuple(outcomes))
+        return RawMatch(rule, start, end, secret, round(entropy, 3), confidence, tuple(outcomes), severity)
 
 
 def _contains_hit(spans: list[tuple[int, int]], starts: list[int], ms: int, me: int) -> bool:

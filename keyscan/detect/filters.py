@@ -38,8 +38,18 @@ _PLACEHOLDER_WORDS = re.compile(
     r"(?i)(x{4,}|\*{3,}|\.{3}|…|<[^<>]{1,80}>|\byour[_-]|[_-]here\b|changeme|change_me|"
     r"placeholder|redacted|\[masked\]|\bmasked\b|dummy|sample|example|fake|"
     r"\btodo\b|\bnull\b|\bnone\b|insert[_-]?(your|key|token)|replace[_-]?me|"
-    r"0{8,}|1234567890|abcdef(gh|123)|\(\(redacted\)\)|(%2A){3,}|#{4,}|•{3,}|\[hidden\]|\[filtered\])"
+    r"0{8,}|1234567890|abcdef(gh|123)|\(\(redacted\)\)|(%2A){3,}|#{4,}|•{3,}|\[hidden\]|\[filtered\]|"
+    # sequential and hex-speak fillers: abc123xyz, klmnop, deadbeef, cafebabe
+    r"abc123|123abc|xyz123|123xyz|qwerty|asdfgh|deadbeef|cafebabe|feedface|baadf00d|decafbad|c0ffee|"
+    r"d00dfeed|facefeed|defaced|abadcafe)"
 )
+# A run of 5 consecutive letters or digits (`klmno`, `34567`, `VWXYZ`) in a value of up to
+# 64 characters, of 8 in longer ones: in a random base62 token about 7e-8 per position, in
+# random hex 1.5e-5 (a 64-char digest: 0.1%); long tokens that wrap structured data
+# (1Password `ops_` base64 JSON) get the longer run.
+_SEQ_ALPHABETS = ("abcdefghijklmnopqrstuvwxyz", "0123456789")
+_SEQ_RUNS = tuple(a[i:i + 5] for a in _SEQ_ALPHABETS for i in range(len(a) - 4))
+_SEQ_RUNS_LONG = tuple(a[i:i + 8] for a in _SEQ_ALPHABETS for i in range(len(a) - 7))
 # Values that are the name of the thing instead of the thing (docs, templates):
 # `postgres://user:password@host`, `USER:PASS@HOST`, `password: secret`.
 _PLACEHOLDER_EXACT = frozenset({
@@ -66,6 +76,9 @@ _HASH_PREFIX = re.compile(r"^(h1:|sha256:|sha512:|sha1:|md5:|blake2b?:|xxh64:|cr
 _ONLY_LETTERS = re.compile(r"^[A-Za-z_.-]+$")
 _PATHLIKE = re.compile(r"^(\.{0,2}/|[A-Za-z]:\\|~/|\\\\)|^[\w.-]+(/[\w.-]+){2,}$|^[\w-]+/[\w.-]+\.[a-z0-9]{1,5}$")
 _IDENT = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)+(\(\)?)?$")
+# Expressions, not values: optional chaining and non-null assertions (`opts?.apiKey`,
+# `config!.token`, `a ?? b`), member access ending in `!`, PHP/Perl variables.
+_EXPRESSION = re.compile(r"\?\.[A-Za-z_$]|![.\[][A-Za-z_$]|\?\?|^[A-Za-z_$][\w$]*!$|^\$[A-Za-z_]\w*(->|::|\.|$)")
 _REPEAT = re.compile(r"(.)\1{5,}")
 _VERSION = re.compile(r"^[vV]?\d{1,6}(\.\d{1,6}){1,4}([-+~_.][0-9A-Za-z.+_-]{0,60})?$")
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\s]*$")
@@ -105,7 +118,13 @@ def is_placeholder(value: str) -> bool:
         return True
     if value.strip("\"'` ").lower() in _PLACEHOLDER_EXACT:
         return True
-    if _REPEAT.search(value) and len(set(value)) < max(6, len(value) // 4):
+    # A run of one character in a value with few distinct characters (`AAAAAAAA1`,
+    # `ab000000cd`). Capped at 16: a long random token (a Fly.io macaroon, hundreds of
+    # base64 characters) may hold a run and still use 60+ distinct characters.
+    if _REPEAT.search(value) and len(set(value)) < min(max(6, len(value) // 4), 16):
+        return True
+    lowered = value.lower()
+    if any(run in lowered for run in (_SEQ_RUNS if len(value) <= 64 else _SEQ_RUNS_LONG)):
         return True
     return False
 
@@ -164,7 +183,7 @@ def is_generic_false_positive(value: str) -> bool:
         return True  # lock-file integrity hashes (`sha512-...`, go.sum `h1:...`)
     if _ONLY_LETTERS.match(value) and not any(c.isupper() for c in value[1:]):
         return True  # words and snake_case identifiers
-    if _PATHLIKE.match(value) or _IDENT.match(value):
+    if _PATHLIKE.match(value) or _IDENT.match(value) or _EXPRESSION.search(value):
         return True
     if value.isdigit() or _VERSION.match(value) or _DATE.match(value) or _MIME.match(value):
         return True

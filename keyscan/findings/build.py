@@ -66,7 +66,7 @@ def build_finding(doc: Document, cand: Candidate) -> Finding:
         end_column=end_col + 1,
         redacted=redact(m.secret),
         fingerprint=fingerprint(rule.id, m.secret),
-        severity=rule.severity,
+        severity=m.severity or rule.severity,
         confidence=m.confidence,
         entropy=m.entropy,
         tags=rule.tags,
