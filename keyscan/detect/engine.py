@@ -73,8 +73,9 @@ class Engine:
     def kind(self) -> str:
         return self.prefilter.name
 
-    # -- pickling for worker processes and the on-disk cache: rules + the
-    # prefilter (a Hyperscan database pickles as its serialized form) --------
+    # -- pickling between processes (never for the on-disk cache, which holds
+    # plain data: keyscan/cache.py): rules + the prefilter (a Hyperscan
+    # database pickles as its serialized form) --------------------------------
     def __getstate__(self) -> dict:
         return {"rules": self.rules, "prefilter": self.prefilter,
                 "generic_min_entropy": self.generic_min_entropy}

@@ -1,0 +1,143 @@
+"""The compiled-rule cache holds data only and is read only when private."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import stat
+import subprocess
+import sys
+
+import pytest
+
+from keyscan import cache
+from keyscan.api import build_engine
+from keyscan.models import ScanOptions
+
+from conftest import ROOT
+
+TOKEN = "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"  # fake, valid checksum
+
+
+class _Boom:
+    def __init__(self, marker: str):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def _key(tmp_path, monkeypatch) -> str:
+    monkeypatch.setenv("KEYSCAN_CACHE_DIR", str(tmp_path / "c"))
+    build_engine(ScanOptions())
+    (entry,) = (tmp_path / "c").glob("engine-*.json")
+    return entry.name[len("engine-"):-len(".json")]
+
+
+def test_cache_is_json_in_private_dir(tmp_path, monkeypatch):
+    key = _key(tmp_path, monkeypatch)
+    d = tmp_path / "c"
+    assert stat.S_IMODE(d.stat().st_mode) == 0o700
+    entry = d / f"engine-{key}.json"
+    assert stat.S_IMODE(entry.stat().st_mode) == 0o600
+    doc = json.loads(entry.read_bytes())
+    assert doc["format"] == cache.FORMAT and doc["key"] == key
+    engine = cache.load(key)
+    fresh = build_engine(ScanOptions(use_cache=False))
+    assert engine is not None and engine.rules == fresh.rules and engine.exprs == fresh.exprs
+    text = f"token = {TOKEN}\n".encode()
+    assert [m.secret for m in engine.scan(text)] == [m.secret for m in fresh.scan(text)] == [TOKEN]
+
+
+def test_planted_pickle_runs_nothing(tmp_path, monkeypatch):
+    key = _key(tmp_path, monkeypatch)
+    d = tmp_path / "c"
+    marker = tmp_path / "pwned"
+    payload = pickle.dumps(_Boom(str(marker)))
+    # Every name an old or new keyscan might read: the old pickle name, the new
+    # entry name (holding a pickle instead of JSON), and a bare file.
+    (d / f"engine-{key}.pickle").write_bytes(payload)
+    for p in d.glob("engine-*.json"):
+        p.write_bytes(payload)
+    for p in d.iterdir():
+        os.chmod(p, 0o600)
+    env = dict(os.environ, KEYSCAN_CACHE_DIR=str(d), PYTHONPATH=str(ROOT))
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.env").write_text(f"GITHUB_TOKEN={TOKEN}\n")
+    proc = subprocess.run([sys.executable, "-m", "keyscan", str(tmp_path / "src"), "--format", "json"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    assert [f["rule_id"] for f in json.loads(proc.stdout)["findings"]] == ["github-pat-classic"]
+    assert not marker.exists()
+    assert cache.load(key) is not None  # the damaged entry was rewritten as data
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chown to another user needs root")
+def test_entry_owned_by_someone_else_is_ignored(tmp_path, monkeypatch):
+    key = _key(tmp_path, monkeypatch)
+    entry = tmp_path / "c" / f"engine-{key}.json"
+    assert cache.load(key) is not None
+    os.chown(entry, 65534, 65534)
+    assert cache.load(key) is None
+
+
+@pytest.mark.parametrize("mode", [0o620, 0o602, 0o666])
+def test_entry_writable_by_others_is_ignored(tmp_path, monkeypatch, mode):
+    key = _key(tmp_path, monkeypatch)
+    entry = tmp_path / "c" / f"engine-{key}.json"
+    os.chmod(entry, mode)
+    assert cache.load(key) is None
+
+
+@pytest.mark.parametrize("mode", [0o770, 0o777, 0o1777])
+def test_directory_writable_by_others_is_ignored(tmp_path, monkeypatch, mode):
+    key = _key(tmp_path, monkeypatch)
+    os.chmod(tmp_path / "c", mode)
+    assert cache.load(key) is None
+    before = sorted(p.name for p in (tmp_path / "c").iterdir())
+    build_engine(ScanOptions())  # nor is anything written there
+    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == before
+
+
+def test_symlinked_entry_is_ignored(tmp_path, monkeypatch):
+    key = _key(tmp_path, monkeypatch)
+    entry = tmp_path / "c" / f"engine-{key}.json"
+    real = tmp_path / "elsewhere.json"
+    os.replace(entry, real)
+    entry.symlink_to(real)
+    assert cache.load(key) is None
+
+
+def test_damaged_entry_is_rebuilt(tmp_path, monkeypatch):
+    key = _key(tmp_path, monkeypatch)
+    entry = tmp_path / "c" / f"engine-{key}.json"
+    doc = json.loads(entry.read_bytes())
+    doc["prefilter"]["db"] = "AAAA"
+    entry.write_text(json.dumps(doc))
+    assert cache.load(key) is None
+    doc["prefilter"]["db"] = 1
+    entry.write_text(json.dumps(doc))
+    assert cache.load(key) is None
+    entry.write_text("{")
+    assert cache.load(key) is None
+    assert build_engine(ScanOptions()).rules  # rebuilt and stored again
+    assert cache.load(key) is not None
+
+
+def test_missing_home_is_not_created(tmp_path):
+    home = tmp_path / "no" / "home"
+    env = {k: v for k, v in os.environ.items() if k not in ("KEYSCAN_CACHE_DIR", "XDG_CACHE_HOME")}
+    env.update(HOME=str(home), PYTHONPATH=str(ROOT))
+    src = tmp_path / "src"
+    src.mkdir()
+    proc = subprocess.run([sys.executable, "-m", "keyscan", str(src)], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert not (tmp_path / "no").exists()
+    # A missing parent of KEYSCAN_CACHE_DIR is not created either.
+    env["KEYSCAN_CACHE_DIR"] = str(tmp_path / "missing" / "cache")
+    proc = subprocess.run([sys.executable, "-m", "keyscan", str(src)], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert not (tmp_path / "missing").exists()
