@@ -306,15 +306,19 @@ def scan(options: ScanOptions) -> ScanResult:
     skipped: list[SkippedFile] = []
     findings: list[Finding] = []
     nbytes = nfiles = 0
+    commits = 0
+    errors: list[str] = []
     try:
         if options.staged or options.diff_ref:
             from . import history
 
             for path in options.paths:
                 if options.staged:
-                    findings += history.scan_staged(engine, path, options)
+                    got = history.scan_staged(engine, path, options)
                 else:
-                    findings += history.scan_diff(engine, path, options.diff_ref or "", options)
+                    got = history.scan_diff(engine, path, options.diff_ref or "", options)
+                findings += got.findings
+                skipped += got.skipped
         else:
             started = []
             if options.history:  # history workers first: they overlap the working-tree scan
@@ -328,13 +332,19 @@ def scan(options: ScanOptions) -> ScanResult:
                 if options.history:
                     found: list[Finding] = []
                     for h in started:
-                        found += h.result()
+                        got = h.result()
+                        found += got.findings
+                        have = set(skipped)
+                        skipped += [s for s in got.skipped if s not in have]
+                        commits += got.commits
+                        errors += got.errors
                     findings = history.merge_history(findings, found)
             finally:
                 for h in started:
                     h.cancel()
     except (OSError, MemoryError) as exc:
         raise ScanError(f"scan failed: {exc.__class__.__name__}: {getattr(exc, 'strerror', '') or ''}") from None
+    _check_targets(options, skipped)
     from .nhi import enrich  # location/aggregation NHI risks, over the whole scan
 
     findings, suppressed = apply_suppressions(
@@ -351,7 +361,21 @@ def scan(options: ScanOptions) -> ScanResult:
         rules_loaded=len(engine.rules),
         engine=engine.kind,
         suppressed=tuple(suppressed.items()),
+        commits_scanned=commits,
+        errors=tuple(errors),
     )
+
+
+def _check_targets(options: ScanOptions, skipped: list[SkippedFile]) -> None:
+    """A path the user named that could not be read at all is an error, not a
+    skipped entry in a report nobody reads (exit 2)."""
+    named = set(options.paths) - {"-"}
+    for s in skipped:
+        if s.path in named and s.reason != "binary" and not s.reason.startswith("larger than"):
+            if s.reason.startswith("unreadable: "):
+                raise UsageError(f"cannot read {s.path}: {s.reason[len('unreadable: '):]}")
+            raise UsageError(f"cannot scan {s.path}: {s.reason} (name a file or directory, or - for "
+                             "standard input)")
 
 
 def _validate(options: ScanOptions) -> None:

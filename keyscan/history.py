@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import os
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Callable, Optional
 
 from .detect.engine import Engine
 from .documents import Document
-from .models import Finding, ScanOptions
+from .documents.document import sniff_binary
+from .models import Finding, ScanOptions, SkippedFile
 from .pipeline import scan_document
 from .sources import git
 from .sources.filesystem import _display
@@ -34,45 +35,75 @@ class _Target:
         return _display(self.display_root, rel)
 
 
-def _scan_patch(engine: Engine, chunk: bytes, target: _Target, seen_blobs: set[str], *,
-                header: bool, max_file_size: int, prefiltered: bool = False) -> list[Finding]:
+@dataclass
+class GitScan:
+    """What a git mode found, skipped and could not read."""
+
+    findings: list[Finding] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
+    commits: int = 0
+    errors: list[str] = field(default_factory=list)
+    """What git could not give keyscan (findings may be missing: exit 3)."""
+
+    def add(self, other: "GitScan") -> None:
+        self.findings += other.findings
+        self.skipped += other.skipped
+        self.commits += other.commits
+        self.errors += other.errors
+
+
+def _scan_patch(engine: Engine, chunk: bytes, target: _Target, seen_blobs: set[str], out: GitScan, *,
+                header: bool, max_file_size: int, prefiltered: bool = False) -> None:
+    """Scan one commit's (or one diff's) added lines into ``out``.  A file
+    whose added lines hold a NUL byte (binary, as in a directory scan) or are
+    larger than ``max_file_size`` is listed in ``out.skipped``."""
     if not prefiltered and not engine.prefilter.hits(chunk):
-        return []
+        return
     cp = git.parse_patch(chunk, header=header)
-    out: list[Finding] = []
     for fp in cp.files:
-        if fp.binary or not fp.lines:
+        if not fp.lines and not fp.binary:
             continue
         if fp.blob and fp.blob in seen_blobs:
             continue
         if fp.blob:
             seen_blobs.add(fp.blob)
         data = git.added_text(fp)
+        where = target.display(fp.path)
+        if fp.binary or sniff_binary(data[:8192]):
+            out.skipped.append(SkippedFile(where, "binary"))
+            continue
         if max_file_size and len(data) > max_file_size:
+            out.skipped.append(SkippedFile(
+                where, f"added lines larger than --max-file-size ({len(data)} > {max_file_size} bytes)"))
             continue
         props: tuple[tuple[str, str], ...] = ()
         if cp.commit:
             props = (("commit", cp.commit), ("commitDate", cp.date), ("commitPath", fp.path),
                      ("blob", fp.blob))
-        doc = Document(path=target.display(fp.path), data=data, properties=props, line_map=fp.numbers)
-        out.extend(scan_document(doc, engine))
-    return out
+        doc = Document(path=where, data=data, properties=props, line_map=fp.numbers)
+        out.findings.extend(scan_document(doc, engine))
 
 
 def _scan_commits(engine: Engine, root: str, display_root: str, commits: list[str],
-                  max_file_size: int) -> list[Finding]:
+                  max_file_size: int) -> GitScan:
     target = _Target(display_root, root)
     # git reads history fastest newest first (delta chains run from new to old
     # objects); the few commits whose patch has a keyword hit are kept and then
     # parsed oldest first, so the first time a blob is seen is the commit that
     # introduced it.
-    kept = [chunk for chunk in git.stream_commits(root, commits, target.pathspec)
+    report = git.StreamReport()
+    kept = [chunk for chunk in git.stream_commits(root, commits, target.pathspec, report)
             if engine.prefilter.hits(chunk)]
     seen: set[str] = set()
-    out: list[Finding] = []
+    out = GitScan(commits=report.commits)
     for chunk in reversed(kept):
-        out.extend(_scan_patch(engine, chunk, target, seen, header=True, max_file_size=max_file_size,
-                               prefiltered=True))
+        _scan_patch(engine, chunk, target, seen, out, header=True, max_file_size=max_file_size,
+                    prefiltered=True)
+    for commit, msg in report.failed:
+        out.errors.append(f"commit {commit[:12]}: git could not read it ({msg}); "
+                          "findings in it may be missing")
+    if report.not_read:
+        out.errors.append(f"{report.not_read} commits not scanned after {git.MAX_GIT_RESTARTS} git errors")
     return out
 
 
@@ -87,7 +118,7 @@ def _init(engine: Engine) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _worker(args: tuple) -> list[Finding]:
+def _worker(args: tuple) -> GitScan:
     assert _WORKER_ENGINE is not None
     return _scan_commits(_WORKER_ENGINE, *args)
 
@@ -117,26 +148,28 @@ class HistoryScan:
             self._pending = self._pool.imap(_worker, [(self._target.root, path, p, options.max_file_size)
                                                       for p in self._parts])
 
-    def result(self) -> list[Finding]:
+    def result(self) -> GitScan:
         """Findings in lines added by any commit reachable from all refs (or ``options.branch``).
 
         Each finding carries ``commit``, ``commitDate`` and ``commitPath``
         properties of the *earliest* commit that added the secret to that path.
         """
         if not self._commits:
-            return []
+            return GitScan()
         if self._pool is None:
             found = _scan_commits(self._engine, self._target.root, self._path, self._commits,
                                   self._options.max_file_size)
         else:
             pool, self._pool = self._pool, None
-            found = []
+            found = GitScan()
             with running(pool):
                 for i, res in enumerate(self._pending, 1):
-                    found.extend(res)
+                    found.add(res)
                     if self._progress:
                         self._progress(i, len(self._parts))
-        return _earliest(found, {c: i for i, c in enumerate(self._commits)})  # newest first
+        found.findings = _earliest(found.findings, {c: i for i, c in enumerate(self._commits)})  # newest first
+        found.skipped = sorted(set(found.skipped), key=lambda s: (s.path, s.reason))
+        return found
 
     def cancel(self) -> None:
         if self._pool is not None:
@@ -146,7 +179,7 @@ class HistoryScan:
 
 
 def scan_history(engine: Engine, path: str, options: ScanOptions,
-                 progress: Optional[Callable[[int, int], None]] = None) -> list[Finding]:
+                 progress: Optional[Callable[[int, int], None]] = None) -> GitScan:
     """:class:`HistoryScan`, started and awaited."""
     return HistoryScan(engine, path, options, progress).result()
 
@@ -192,15 +225,19 @@ def merge_history(tree: list[Finding], history: list[Finding]) -> list[Finding]:
 _COMMIT_PROPS = ("commit", "commitDate")
 
 
-def scan_staged(engine: Engine, path: str, options: ScanOptions) -> list[Finding]:
+def scan_staged(engine: Engine, path: str, options: ScanOptions) -> GitScan:
     """Findings in what the next commit adds (the index against HEAD)."""
     target = _Target(path)
-    return _scan_patch(engine, git.staged_patch(target.root), target, set(), header=False,
-                       max_file_size=options.max_file_size)
+    out = GitScan()
+    _scan_patch(engine, git.staged_patch(target.root), target, set(), out, header=False,
+                max_file_size=options.max_file_size)
+    return out
 
 
-def scan_diff(engine: Engine, path: str, ref: str, options: ScanOptions) -> list[Finding]:
+def scan_diff(engine: Engine, path: str, ref: str, options: ScanOptions) -> GitScan:
     """Findings in lines added since ``ref`` (for pull requests)."""
     target = _Target(path)
-    return _scan_patch(engine, git.diff_patch(target.root, ref), target, set(), header=False,
-                       max_file_size=options.max_file_size)
+    out = GitScan()
+    _scan_patch(engine, git.diff_patch(target.root, ref), target, set(), out, header=False,
+                max_file_size=options.max_file_size)
+    return out

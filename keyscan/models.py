@@ -158,7 +158,14 @@ class ScanResult:
     rules_loaded: int
     engine: str
     suppressed: tuple[tuple[str, int], ...] = ()
+    commits_scanned: int = 0
+    """Commits read by ``--history`` (0 otherwise)."""
+    errors: tuple[str, ...] = ()
+    """What could not be read although it should have been (a git object git
+    could not read...): findings may be missing, the scan exits 3."""
 
     @property
     def exit_code(self) -> int:
+        if self.errors:
+            return 3
         return 1 if self.findings else 0

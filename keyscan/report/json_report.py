@@ -57,6 +57,10 @@ class JsonReporter:
             "findings": [finding_to_dict(f, ctx) for f in result.findings],
             "skipped": [{"path": s.path, "reason": s.reason} for s in result.skipped],
         }
+        if result.commits_scanned:
+            doc["summary"]["commits_scanned"] = result.commits_scanned
+        if result.errors:  # what could not be read: findings may be missing (exit 3)
+            doc["summary"]["errors"] = list(result.errors)
         return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 

@@ -49,6 +49,8 @@ def summary_line(result: ScanResult) -> str:
         f"{n} finding{'s' if n != 1 else ''}",
         f"{result.files_scanned} file{'s' if result.files_scanned != 1 else ''} scanned ({mb:.1f} MB)",
     ]
+    if result.commits_scanned:
+        parts.append(f"{result.commits_scanned} commit{'s' if result.commits_scanned != 1 else ''} scanned")
     if result.skipped:
         parts.append(f"{len(result.skipped)} skipped")
     suppressed = sum(c for _, c in result.suppressed)

@@ -75,8 +75,13 @@ def walk(root: str, *, max_file_size: int, follow_symlinks: bool, on_skip: SkipF
     ``exclude`` holds extra gitignore-style patterns relative to ``root``.
     """
     try:
-        st = os.stat(root) if follow_symlinks or not os.path.islink(root) else os.lstat(root)
+        # a root named by the user is followed even when it is a symlink
+        # (symlinks met inside it are governed by ``follow_symlinks``)
+        st = os.stat(root)
     except FileNotFoundError:
+        if os.path.islink(root):
+            on_skip(root, "broken symlink")
+            return
         raise
     except OSError as exc:
         on_skip(root, f"unreadable: {exc.strerror or exc}")

@@ -12,10 +12,11 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Optional, Sequence
 
-from ..errors import UsageError
+from ..errors import ScanError, UsageError
 
 COMMIT_MARK = b"\x01KSC "
 # "@@ -a,b +c,d @@", or "@@@ -a,b -c,d +e,f @@@" (one "-" range per parent) in a merge's combined diff
@@ -40,14 +41,43 @@ class CommitPatch:
     files: list[FilePatch]
 
 
-def _git(args: Sequence[str], cwd: str, *, input: Optional[bytes] = None) -> bytes:
+@dataclass
+class StreamReport:
+    """What a :func:`stream_commits` call read, and what git could not give it."""
+
+    commits: int = 0
+    """Commits whose patch git printed completely."""
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    """(commit, git's message) for each commit git failed on: its patch is
+    missing or cut short, so findings may be missing."""
+    not_read: int = 0
+    """Commits never read because git kept failing (see ``MAX_GIT_RESTARTS``)."""
+
+
+MAX_GIT_RESTARTS = 20
+"""After this many failures in one commit range, the rest of the range is
+reported as not read instead of restarting git once more per commit."""
+
+
+def _last_line(stderr: bytes, code: int) -> str:
+    lines = [ln for ln in stderr.decode("utf-8", "replace").strip().splitlines() if ln.strip()]
+    return lines[-1].strip() if lines else f"exit status {code}"
+
+
+def _git(args: Sequence[str], cwd: str, *, input: Optional[bytes] = None, usage: bool = True) -> bytes:
+    """Run git; a failure is a :class:`UsageError` (a bad ref, not a repository)
+    or, with ``usage=False``, a :class:`ScanError` (git could not read what it
+    should: findings may be missing)."""
     try:
         proc = subprocess.run(["git", *args], cwd=cwd, input=input, capture_output=True, timeout=3600)
     except FileNotFoundError:
         raise UsageError("git is not installed (needed for --history, --staged and --diff)") from None
     if proc.returncode != 0:
-        msg = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise UsageError(f"git {args[0]} failed: {msg[-1] if msg else 'exit ' + str(proc.returncode)}")
+        msg = _last_line(proc.stderr, proc.returncode)
+        if usage:
+            raise UsageError(f"git {args[0] if args[0] != '-c' else args[2]} failed: {msg}")
+        raise ScanError(f"git could not produce the patch to scan ({msg}); nothing was scanned: "
+                        "check the repository with 'git fsck'")
     return proc.stdout
 
 
@@ -86,20 +116,59 @@ def rev_list(root: str, *, branch: Optional[str] = None, since: Optional[str] = 
 
 def _log_cmd(pathspec: Sequence[str]) -> list[str]:
     # --cc: merges show what their resolution wrote (plain -p shows nothing for a merge)
+    # --text: a "-diff" attribute or a NUL byte must not turn a file's lines
+    # into "Binary files differ" (binary content is recognised after parsing)
     cmd = ["-c", "core.quotepath=false", "log", "--no-walk=unsorted", "--stdin", "-p", "--cc", "-U0",
-           "--no-color", "--no-ext-diff", "--no-textconv", "--no-renames", "--full-index",
+           "--text", "--no-color", "--no-ext-diff", "--no-textconv", "--no-renames", "--full-index",
            "--format=%x01KSC %H %aI"]
     if pathspec:
         cmd += ["--", *pathspec]
     return cmd
 
 
-def stream_commits(root: str, commits: Sequence[str], pathspec: Sequence[str] = ()) -> Iterator[bytes]:
-    """Yield the raw patch text of each commit (starting with ``COMMIT_MARK``)."""
-    if not commits:
-        return
-    proc = subprocess.Popen(["git", *_log_cmd(pathspec)], cwd=root, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+def stream_commits(root: str, commits: Sequence[str], pathspec: Sequence[str] = (),
+                   report: Optional[StreamReport] = None) -> Iterator[bytes]:
+    """Yield the raw patch text of each commit (starting with ``COMMIT_MARK``).
+
+    When git fails (a missing or corrupt object), the commit it failed on is
+    recorded in ``report.failed`` with git's message and git is restarted on
+    the commits after it, so one bad object costs one commit, not the rest of
+    the range."""
+    report = report if report is not None else StreamReport()
+    remaining = list(commits)
+    restarts = 0
+    while remaining:
+        seen: list[str] = []
+        code, stderr = yield from _stream_once(root, remaining, pathspec, seen)
+        if code == 0:
+            report.commits += len(remaining)
+            return
+        msg = _last_line(stderr, code)
+        # git stops inside the commit it could not read: the last one it
+        # started (or, if it printed nothing, the first one asked for)
+        bad = seen[-1] if seen else remaining[0]
+        try:
+            at = remaining.index(bad)
+        except ValueError:
+            at = 0
+        report.commits += at
+        report.failed.append((bad, msg))
+        remaining = remaining[at + 1:]
+        restarts += 1
+        if restarts >= MAX_GIT_RESTARTS and remaining:
+            report.not_read += len(remaining)
+            return
+
+
+def _stream_once(root: str, commits: Sequence[str], pathspec: Sequence[str], seen: list[str]):
+    """One ``git log`` over ``commits``: yields patches, returns (exit status, stderr)."""
+    errfile = tempfile.TemporaryFile()
+    try:
+        proc = subprocess.Popen(["git", *_log_cmd(pathspec)], cwd=root, stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=errfile)
+    except FileNotFoundError:
+        errfile.close()
+        raise UsageError("git is not installed (needed for --history, --staged and --diff)") from None
     assert proc.stdin is not None and proc.stdout is not None
     _grow_pipe(proc.stdout.fileno())
     import threading
@@ -114,6 +183,7 @@ def stream_commits(root: str, commits: Sequence[str], pathspec: Sequence[str] = 
     feeder = threading.Thread(target=feed, daemon=True)
     feeder.start()
     buf = b""
+    mark = len(COMMIT_MARK)
     try:
         while True:
             block = proc.stdout.read(1 << 20)
@@ -122,14 +192,24 @@ def stream_commits(root: str, commits: Sequence[str], pathspec: Sequence[str] = 
             buf += block
             last = buf.rfind(COMMIT_MARK)
             if last > 0:
-                yield from _split(buf[:last])
+                for chunk in _split(buf[:last]):
+                    seen.append(chunk[mark:mark + 40].decode("ascii", "replace"))
+                    yield chunk
                 buf = buf[last:]
         if buf:
-            yield from _split(buf)
+            for chunk in _split(buf):
+                seen.append(chunk[mark:mark + 40].decode("ascii", "replace"))
+                yield chunk
     finally:
         proc.stdout.close()
-        proc.wait()
+        if proc.poll() is None:
+            proc.terminate()  # the consumer stopped early (an error, Ctrl-C)
+        code = proc.wait()
         feeder.join(timeout=5)
+        errfile.seek(0)
+        stderr = errfile.read()
+        errfile.close()
+    return code, stderr
 
 
 def _grow_pipe(fd: int) -> None:
@@ -244,16 +324,17 @@ def parse_patch(chunk: bytes, *, header: bool = True) -> CommitPatch:
     return CommitPatch(commit, date, [f for f in files if f.path and (f.lines or f.binary)])
 
 
+_DIFF_OPTS = ["-U0", "--text", "--no-color", "--no-ext-diff", "--no-textconv", "--no-renames", "--full-index"]
+
+
 def staged_patch(root: str) -> bytes:
-    return _git(["-c", "core.quotepath=false", "diff", "--cached", "-U0", "--no-color", "--no-ext-diff",
-                 "--no-textconv", "--no-renames", "--full-index"], root)
+    return _git(["-c", "core.quotepath=false", "diff", "--cached", *_DIFF_OPTS], root, usage=False)
 
 
 def diff_patch(root: str, ref: str) -> bytes:
     """Lines added on HEAD (and in the work tree) since ``ref``'s merge base."""
     base = _git(["merge-base", ref, "HEAD"], root).decode().strip()
-    return _git(["-c", "core.quotepath=false", "diff", base, "-U0", "--no-color", "--no-ext-diff",
-                 "--no-textconv", "--no-renames", "--full-index"], root)
+    return _git(["-c", "core.quotepath=false", "diff", base, *_DIFF_OPTS], root, usage=False)
 
 
 def split_contiguous(items: Sequence[str], parts: int) -> list[list[str]]:

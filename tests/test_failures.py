@@ -1,0 +1,174 @@
+"""Failures are loud (issue 19): what a source could not read is reported."""
+
+import os
+import subprocess
+
+import pytest
+
+from keyscan import ScanOptions, scan
+
+from conftest import run_keyscan
+from test_git import TOKEN, TOKEN2, commit, git
+
+
+@pytest.fixture()
+def repo(tmp_path):
+    r = tmp_path / "repo"
+    r.mkdir()
+    git(r, "init", "-q", "-b", "main")
+    return r
+
+
+def _history_repo(repo):
+    """Six commits: TOKEN added in the 2nd, TOKEN2 in the 5th, both deleted at the end;
+    the 3rd commit's blob is then deleted from the object store."""
+    (repo / "README.md").write_text("# demo\n")
+    commit(repo, "init", "2024-01-01T10:00:00+00:00")
+    (repo / "a.env").write_text("GITHUB_TOKEN=" + TOKEN + "\n")
+    commit(repo, "a", "2024-01-02T10:00:00+00:00")
+    (repo / "lost.txt").write_text("this blob goes missing\n")
+    lost = commit(repo, "lost", "2024-01-03T10:00:00+00:00")
+    (repo / "other.txt").write_text("x\n")
+    commit(repo, "other", "2024-01-04T10:00:00+00:00")
+    (repo / "b.env").write_text("GITHUB_TOKEN=" + TOKEN2 + "\n")
+    commit(repo, "b", "2024-01-05T10:00:00+00:00")
+    (repo / "a.env").unlink()
+    (repo / "b.env").unlink()
+    commit(repo, "clean", "2024-01-06T10:00:00+00:00")
+    return lost
+
+
+def _delete_blob(repo, rev_path):
+    blob = git(repo, "rev-parse", rev_path)
+    os.remove(repo / ".git" / "objects" / blob[:2] / blob[2:])
+    return blob
+
+
+def test_history_with_a_missing_object_scans_the_rest_and_names_the_commit(repo):
+    lost = _history_repo(repo)
+    intact = scan(ScanOptions(paths=(str(repo),), history=True, use_cache=False, jobs=1))
+    assert len(intact.findings) == 2 and intact.errors == () and intact.commits_scanned == 6
+    _delete_blob(repo, f"{lost}:lost.txt")
+    result = scan(ScanOptions(paths=(str(repo),), history=True, use_cache=False, jobs=1))
+    assert sorted(f.prop("commitPath") for f in result.findings) == ["a.env", "b.env"]
+    (err,) = result.errors
+    assert err.startswith(f"commit {lost[:12]}: git could not read it (fatal: unable to read ")
+    assert result.commits_scanned == 5
+    assert result.exit_code == 3
+
+
+def test_history_cli_exits_3_and_says_what_was_not_scanned(repo):
+    lost = _history_repo(repo)
+    _delete_blob(repo, f"{lost}:lost.txt")
+    proc = run_keyscan(str(repo), "--history", "--format", "json", "--no-progress")
+    assert proc.returncode == 3, proc.stderr
+    assert f"commit {lost[:12]}: git could not read it" in proc.stderr
+    import json
+
+    doc = json.loads(proc.stdout)
+    assert doc["summary"]["findings"] == 2
+    assert doc["summary"]["commits_scanned"] == 5
+    assert len(doc["summary"]["errors"]) == 1
+
+
+def _diff_attr_repo(repo):
+    (repo / "README.md").write_text("# demo\n")
+    commit(repo, "init", "2024-01-01T10:00:00+00:00")
+    (repo / ".gitattributes").write_text("*.env -diff\n")
+    (repo / "app.env").write_text("A=1\nGITHUB_TOKEN=" + TOKEN + "\n")
+
+
+@pytest.mark.parametrize("mode", ["staged", "diff", "history"])
+def test_diff_attribute_does_not_hide_added_lines(repo, mode):
+    _diff_attr_repo(repo)
+    git(repo, "add", "-A")
+    if mode != "staged":
+        commit(repo, "add env", "2024-01-02T10:00:00+00:00")
+    opts = {"staged": dict(staged=True), "diff": dict(diff_ref="HEAD~1"), "history": dict(history=True)}[mode]
+    (repo / "app.env").unlink() if mode == "history" else None
+    result = scan(ScanOptions(paths=(str(repo),), use_cache=False, jobs=1, **opts))
+    assert [(f.rule_id, os.path.basename(f.path), f.start_line) for f in result.findings] == [
+        ("github-pat-classic", "app.env", 2)]
+
+
+@pytest.mark.parametrize("mode", ["staged", "diff", "history"])
+def test_nul_byte_in_patch_modes_lists_the_file_as_skipped(repo, mode):
+    (repo / "README.md").write_text("# demo\n")
+    commit(repo, "init", "2024-01-01T10:00:00+00:00")
+    (repo / "app.env").write_bytes(b"A=1\x00\nGITHUB_TOKEN=" + TOKEN.encode() + b"\n")
+    git(repo, "add", "-A")
+    if mode != "staged":
+        commit(repo, "add env", "2024-01-02T10:00:00+00:00")
+    opts = {"staged": dict(staged=True), "diff": dict(diff_ref="HEAD~1"), "history": dict(history=True)}[mode]
+    result = scan(ScanOptions(paths=(str(repo),), use_cache=False, jobs=1, **opts))
+    # as in a directory scan: a NUL byte makes the file binary, listed, never silently dropped
+    assert [(os.path.basename(s.path), s.reason) for s in result.skipped] == [("app.env", "binary")]
+    assert result.findings == ()
+
+
+@pytest.mark.parametrize("mode", ["staged", "diff", "history"])
+def test_added_lines_over_the_size_limit_are_listed_as_skipped(repo, mode):
+    (repo / "README.md").write_text("# demo\n")
+    commit(repo, "init", "2024-01-01T10:00:00+00:00")
+    (repo / "big.env").write_text("GITHUB_TOKEN=" + TOKEN + "\n" + "x = 1\n" * 400)
+    git(repo, "add", "-A")
+    if mode != "staged":
+        commit(repo, "add env", "2024-01-02T10:00:00+00:00")
+    (repo / "big.env").unlink() if mode == "history" else None
+    opts = {"staged": dict(staged=True), "diff": dict(diff_ref="HEAD~1"), "history": dict(history=True)}[mode]
+    result = scan(ScanOptions(paths=(str(repo),), use_cache=False, jobs=1, max_file_size=1000, **opts))
+    assert result.findings == ()
+    (s,) = result.skipped
+    assert os.path.basename(s.path) == "big.env"
+    assert s.reason == "added lines larger than --max-file-size (2453 > 1000 bytes)"
+
+
+def test_a_symlinked_directory_given_as_root_is_scanned(tmp_path):
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "app.env").write_text("GITHUB_TOKEN=" + TOKEN + "\n")
+    link = tmp_path / "link"
+    link.symlink_to(real, target_is_directory=True)
+    result = scan(ScanOptions(paths=(str(link),), use_cache=False, jobs=1))
+    assert [(f.path, f.start_line) for f in result.findings] == [(f"{link}/app.env", 1)]
+
+
+def test_an_unreadable_target_is_an_error(tmp_path, monkeypatch):
+    from keyscan.errors import UsageError
+
+    target = tmp_path / "app.env"
+    target.write_text("GITHUB_TOKEN=" + TOKEN + "\n")
+    real_open = open
+
+    def deny(path, *args, **kwargs):
+        if str(path) == str(target):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", deny)
+    with pytest.raises(UsageError, match=f"^cannot read {target}: Permission denied$"):
+        scan(ScanOptions(paths=(str(target),), use_cache=False, jobs=1))
+
+
+def test_an_unreadable_directory_target_is_an_error(tmp_path, monkeypatch):
+    from keyscan.errors import UsageError
+
+    real_scandir = os.scandir
+
+    def deny(path="."):
+        if str(path) == str(tmp_path):
+            raise PermissionError(13, "Permission denied")
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", deny)
+    with pytest.raises(UsageError, match=f"^cannot read {tmp_path}: Permission denied$"):
+        scan(ScanOptions(paths=(str(tmp_path),), use_cache=False, jobs=1))
+
+
+def test_a_fifo_target_is_an_error_that_says_what_to_do(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    proc = run_keyscan(str(fifo), "--no-progress")
+    assert proc.returncode == 2
+    assert proc.stderr == (f"keyscan: error: cannot scan {fifo}: not a regular file (name a file or "
+                           "directory, or - for standard input)\n")
