@@ -181,7 +181,7 @@ def _iter_items(options: ScanOptions, skipped: list[SkippedFile]) -> Iterator[So
             found: Iterable[SourceItem] = [SourceItem(path=options.stdin_name, size=len(data), data=data)]
         else:
             found = walk(p, max_file_size=options.max_file_size, follow_symlinks=options.follow_symlinks,
-                         on_skip=on_skip, exclude=options.exclude)
+                         on_skip=on_skip, exclude=options.exclude, ignored=options.git_ignored)
         for it in found:
             if it.path not in seen:
                 seen.add(it.path)
@@ -383,6 +383,8 @@ def _validate(options: ScanOptions) -> None:
                              ("--diff", bool(options.diff_ref))) if on]
     if len(modes) > 1:
         raise UsageError(f"{' and '.join(modes)} cannot be combined")
+    if options.git_ignored not in ("carriers", "none", "all"):
+        raise UsageError(f"unknown git_ignored mode {options.git_ignored!r} (carriers, none, all)")
     if modes and "-" in options.paths:
         raise UsageError(f"{modes[0]} needs a path in a git repository, not stdin")
     import re

@@ -93,6 +93,12 @@ class Finding:
                 return value
         return None
 
+    # -- provenance (scope, issue 15): read from ``properties`` until typed --
+    @property
+    def not_committed(self) -> bool:
+        """The file is git-ignored: the secret is on disk, never in a commit."""
+        return self.prop("not_committed") is not None
+
 
 @dataclass(frozen=True)
 class SkippedFile:
@@ -144,6 +150,9 @@ class ScanOptions:
     allow_regexes: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     """Extra gitignore-style patterns of paths not to scan."""
+    git_ignored: str = "carriers"
+    """Git-ignored files: ``carriers`` (those that carry secrets, see
+    :mod:`keyscan.sources.carriers`), ``none`` or ``all``."""
     generic_min_entropy: float = 0.0
     """Raise the entropy bar for generic detection (0: the measured defaults)."""
 

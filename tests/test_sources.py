@@ -33,8 +33,15 @@ def test_gitignore_keyscanignore_nested_and_negation(tmp_path):
     _write(tmp_path / ".gitignore", "build/\nlogs/*.log\n!logs/keep.log\n")
     _write(tmp_path / ".keyscanignore", "# vendored code\nvendor/\n")
     _write(tmp_path / "sub" / ".gitignore", "deep/y.txt\n")
-    result = _scan(tmp_path)
+    result = _scan(tmp_path, git_ignored="none")
     assert _paths(result, tmp_path) == ["a.env", "logs/keep.log", "sub/deep/z.txt"]
+    # By default the git-ignored log is a secret carrier; build/ is a build tree, sub/deep/y.txt no carrier.
+    result = _scan(tmp_path)
+    assert _paths(result, tmp_path) == ["a.env", "logs/keep.log", "logs/x.log", "sub/deep/z.txt"]
+    assert [os.path.relpath(f.path, tmp_path) for f in result.findings if f.not_committed] == ["logs/x.log"]
+    result = _scan(tmp_path, git_ignored="all")
+    assert _paths(result, tmp_path) == ["a.env", "build/out.env", "logs/keep.log", "logs/x.log",
+                                        "sub/deep/y.txt", "sub/deep/z.txt"]
 
 
 def test_git_info_exclude_is_honoured(tmp_path):

@@ -268,6 +268,8 @@ def build_sarif(result: ScanResult, ctx: ReportContext) -> dict:
         if f.checks:
             props["checks"] = dict(f.checks)
         fprops = dict(f.properties)
+        if fprops.pop("not_committed", None) is not None:
+            props["notCommitted"] = True  # git-ignored: on disk, never in a commit
         for src, dst in (("commit", "commit"), ("commit_date", "commitDate"), ("commitDate", "commitDate"),
                          ("path", "path"), ("author", "author"), ("history_only", "historyOnly")):
             if src in fprops:

@@ -31,6 +31,8 @@ def build_table(result: ScanResult, ctx: ReportContext):
         where = f"{f.path}:{f.start_line}:{f.start_column}"
         if f.location:
             where += f"\n[{f.location}]"
+        if f.not_committed:
+            where += "\n(git-ignored, not committed)"
         table.add_row(
             Text(where),
             Text(f.rule_id),
@@ -51,6 +53,9 @@ def summary_line(result: ScanResult) -> str:
     ]
     if result.commits_scanned:
         parts.append(f"{result.commits_scanned} commit{'s' if result.commits_scanned != 1 else ''} scanned")
+    ignored = sum(1 for f in result.findings if f.not_committed)
+    if ignored:
+        parts.append(f"{ignored} in git-ignored files")
     if result.skipped:
         parts.append(f"{len(result.skipped)} skipped")
     suppressed = sum(c for _, c in result.suppressed)
