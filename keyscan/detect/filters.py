@@ -110,10 +110,16 @@ _WEAK_DEFAULT = re.compile(
 )
 
 
+_REDACTED_B64 = ("UkVEQUNURUQ6", "JFREFDVEVEO", "SRURBQ1RFRD")
+"""``REDACTED:`` in base64 at each of the three byte alignments."""
+
+
 def is_placeholder(value: str) -> bool:
     """True for values that are clearly not a real credential."""
     if not value:
         return True
+    if "REDACTED:" in value or any(b in value for b in _REDACTED_B64):
+        return True  # a `keyscan redact` marker, as is or inside base64
     if _REFERENCE.match(value) or _PLACEHOLDER_WORDS.search(value):
         return True
     if value.strip("\"'` ").lower() in _PLACEHOLDER_EXACT:
