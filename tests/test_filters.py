@@ -474,3 +474,15 @@ def test_provider_formats_are_left_to_provider_rules(eng):
 def test_labels_are_not_values():
     assert is_generic_false_positive("Authorization:")
     assert is_generic_false_positive("user:profile:v2")
+
+
+@pytest.mark.parametrize("value,ok", [
+    ("Kv7#q2", True), ("bluefin88", True), ("Tr0ub4dor", True), ("w1nter-Salm0n", True),
+    ("abc", False), ("hunter", False), ("Enter password", False), ("password_confirmation", False),
+    ("newPassword", False), ("self.password", False), ("%s", False), ("{password}", False),
+    ("${DB_PASSWORD}", False), ("changeme", False), ("Passw0rd!", False), ("!vault", False),
+    ("MyPassword2020", False), ("/accounts/password/reset/", False), ("DB_PASSWORD", False),
+])
+def test_password_values(value, ok):
+    from keyscan.detect.filters import password_value_ok
+    assert password_value_ok(value) is ok

@@ -19,7 +19,7 @@ from ..entropy import shannon_entropy
 from ..models import Confidence, Severity
 from ..ruleset.model import Rule
 from .checks import CHECKS, CONTEXT_CHECKS, CheckOutcome
-from .filters import generic_entropy_ok, is_generic_false_positive, is_placeholder
+from .filters import generic_entropy_ok, is_generic_false_positive, is_placeholder, password_value_ok
 from .prefilter import Expr, HyperscanPrefilter, Prefilter, PythonPrefilter, hyperscan_available
 
 REGEX_TIMEOUT = 2.0  # seconds per window; a pathological input cannot hang a scan
@@ -197,7 +197,10 @@ class Engine:
         if entropy < rule.min_entropy or (rule.generic and entropy < self.generic_min_entropy):
             return None
         if rule.generic:
-            if is_generic_false_positive(secret) or not generic_entropy_ok(secret, entropy):
+            if "password" in rule.tags:  # human passwords: no entropy threshold
+                if not password_value_ok(secret):
+                    return None
+            elif is_generic_false_positive(secret) or not generic_entropy_ok(secret, entropy):
                 return None
         elif rule.placeholder_filter and is_placeholder(secret):
             return None

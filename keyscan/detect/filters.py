@@ -202,6 +202,41 @@ def is_generic_false_positive(value: str) -> bool:
     return False
 
 
+# Password values: human passwords are short and low-entropy, so no entropy threshold; what
+# is dropped instead is what a password-named field holds in code and docs that is not a
+# password: format strings, labels and prompts (spaces), identifiers and attribute paths.
+_FORMAT = re.compile(r"%[sdr]|%\(|\{\d*\}|\{[a-z_][a-z0-9_.]*\}|\$\{|#\{|\{\{", re.I)
+_SNAKE_IDENT = re.compile(r"^[a-z][a-z0-9]*([_.-][a-z0-9]+)+$|^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$")
+_CAMEL_IDENT = re.compile(r"^[a-z]+([A-Z][a-z]+)+$|^[A-Z][a-z]+([A-Z][a-z]+)+$")
+PASSWORD_MIN_LENGTH = 4
+
+
+def password_value_ok(value: str) -> bool:
+    """True when a literal under a password-like name (``password = "..."``) may be a real
+    password.  Measured on real code (16 pip packages, 209 MB, see rules/generic.yml)."""
+    if len(value) < PASSWORD_MIN_LENGTH or any(c.isspace() for c in value):
+        return False  # prompts, labels and sentences: `"Enter password"`
+    if is_placeholder(value) or is_reference(value) or _WEAK_DEFAULT.match(value):
+        return False
+    if value.endswith(":") or _FORMAT.search(value) or _EXPRESSION.search(value):
+        return False
+    if _SNAKE_IDENT.match(value) or _CAMEL_IDENT.match(value) or _IDENT.match(value):
+        return False  # `password_confirmation`, `DB_PASSWORD`, `newPassword`, `self.password`
+    if _PATHLIKE.match(value) or _URL.match(value) or _EMAIL.match(value) or _MIME.match(value):
+        return False
+    if _HOSTNAME.match(value) and not any(c.isdigit() for c in value.split(".")[0]):
+        return False
+    if _VERSION.match(value) or _DATE.match(value):
+        return False
+    if _ONLY_LETTERS.match(value) and value.islower() and len(value) <= 6:
+        return False  # short lower-case words (`pass1` is kept, `hunter` is not)
+    if "password" in value.lower() or "passwd" in value.lower():
+        return False  # `mynewpassword`, `SomeKindOfPassword123!`: the name, or a demo
+    if value[0] == "!" and value[1:].isalpha():
+        return False  # a YAML tag (`password: !vault |`)
+    return True
+
+
 def charset_class(value: str) -> str:
     """``hex``, ``base64`` or ``other``: generic thresholds depend on the alphabet."""
     if _HEX.match(value):
