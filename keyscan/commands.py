@@ -105,9 +105,9 @@ def scan_cmd(
     disable_rule: List[str] = typer.Option([], "--disable-rule", help="Rule id to turn off (repeatable)."),
     no_entropy: bool = typer.Option(False, "--no-entropy", help="Turn off generic entropy-based detection."),
     max_file_size: Optional[str] = typer.Option(None, "--max-file-size",
-                                                help="Skip (and report) files larger than this (e.g. 10MB, 512k; "
-                                                "0 for no limit). Files above 8MB are scanned in overlapping "
-                                                "chunks, in bounded memory. [default: 10MB]"),
+                                                help="Skip (and report) files larger than this (e.g. 10MB, 512k). "
+                                                "By default there is no limit: files above 8MB are scanned in "
+                                                "overlapping chunks, in bounded memory. [default: 0, no limit]"),
     follow_symlinks: bool = typer.Option(False, "--follow-symlinks", help="Follow symbolic links."),
     history: bool = typer.Option(False, "--history", help="Also scan every commit reachable from all refs."),
     since: Optional[str] = typer.Option(None, "--since", help="With --history: only commits after this date."),
@@ -157,7 +157,7 @@ def _scan_options(cfg, paths, *, rules=(), disable_rule=(), no_entropy=False, ma
     from .models import ScanOptions
     from .output import parse_size
 
-    size_text = max_file_size or cfg.max_file_size or "10MB"
+    size_text = max_file_size or cfg.max_file_size or "0"
     try:
         size = parse_size(size_text)
     except ValueError as exc:

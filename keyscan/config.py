@@ -41,7 +41,7 @@ TEMPLATE = '''\
 # min-severity = "low"
 
 # Skip (and report) files larger than this.
-# max-file-size = "10MB"
+# max-file-size = "100MB"   # default: no limit (large files are read in chunks)
 
 # Generic (context + entropy) detection: off, or a higher minimum entropy in bits/char.
 # entropy = true

@@ -114,8 +114,9 @@ class ScanOptions:
     """
 
     paths: tuple[str, ...] = (".",)
-    max_file_size: int = 10 * 1024 * 1024
-    """Files above this are skipped and reported (0: no limit)."""
+    max_file_size: int = 0
+    """Files above this are skipped and reported (0, the default: no limit; large
+    text files are read in chunks)."""
     chunk_size: int = 8 * 1024 * 1024
     """Files above this are read and scanned in overlapping chunks of this size
     (bounded memory; a secret across a chunk boundary is still found once)."""

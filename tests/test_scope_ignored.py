@@ -120,3 +120,18 @@ def test_dependency_dirs():
     assert is_dependency_dir("node_modules") and is_dependency_dir("a/b/dist")
     assert is_dependency_dir("pkg.egg-info") and is_dependency_dir("myenv", {"pyvenv.cfg", "lib"})
     assert not is_dependency_dir("logs") and not is_dependency_dir(".claude")
+
+
+def test_no_default_size_limit_and_skips_counted_by_reason(tmp_path):
+    from keyscan.models import ScanOptions as SO
+
+    assert SO().max_file_size == 0
+    _write(tmp_path / "big.log", "x" * 3000 + "\n" + LINE)  # above the chunk size given below
+    (tmp_path / "blob.bin").write_bytes(b"\x00\x01\x02")
+    result = _scan(tmp_path, chunk_size=1024)
+    assert _rel(result, tmp_path) == ["big.log"]
+    assert result.findings[0].start_line == 2
+    assert "1 skipped (1 binary)" in summary_line(result)
+    limited = _scan(tmp_path, max_file_size=1000)
+    assert _rel(limited, tmp_path) == []
+    assert "2 skipped (1 binary, 1 larger than --max-file-size)" in summary_line(limited)

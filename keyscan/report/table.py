@@ -57,12 +57,24 @@ def summary_line(result: ScanResult) -> str:
     if ignored:
         parts.append(f"{ignored} in git-ignored files")
     if result.skipped:
-        parts.append(f"{len(result.skipped)} skipped")
+        parts.append(f"{len(result.skipped)} skipped ({skip_reasons(result.skipped)})")
     suppressed = sum(c for _, c in result.suppressed)
     if suppressed:
         parts.append(f"{suppressed} suppressed")
     parts.append(f"{result.duration:.2f}s")
     return ", ".join(parts)
+
+
+def skip_reasons(skipped) -> str:
+    """``2 binary, 1 larger than --max-file-size``: skipped files counted by
+    the kind of reason (the text before any detail in parentheses or after a colon)."""
+    counts: dict[str, int] = {}
+    for s in skipped:
+        kind = s.reason.split(" (", 1)[0].split(":", 1)[0].strip()
+        counts[kind] = counts.get(kind, 0) + 1
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    text = ", ".join(f"{n} {k}" for k, n in ranked[:4])
+    return text + (", ..." if len(ranked) > 4 else "")
 
 
 class TableReporter:
