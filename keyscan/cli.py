@@ -21,7 +21,7 @@ def _err(message: str) -> None:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    # Fast paths: no typer/rich import and no rule compilation.
+    # Fast paths: no click/rich import and no rule compilation.
     if args in (["--version"], ["-V"], ["version"]):
         from ._version import __version__
 
@@ -30,19 +30,29 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not args or (args[0] not in COMMANDS and args[0] not in ("--help", "-h")):
         args.insert(0, "scan")
     try:
-        app = _build_app()
-        # Usage errors are printed by the parser (exit 2); commands turn
-        # KeyscanError and Ctrl-C into exits themselves (see commands.guarded).
-        app(args=args, prog_name="keyscan", standalone_mode=True)
-    except SystemExit as exc:
-        code = exc.code
-        return code if isinstance(code, int) else (0 if code is None else EXIT_USAGE)
+        import click
+
+        from .commands import build_cli
+
+        # Commands turn KeyscanError and Ctrl-C into exits themselves (see
+        # commands.guarded); usage errors are printed here, by click (exit 2).
+        try:
+            # Without standalone mode, click returns the code of an Exit raised
+            # by a command (and the command's own return value, None, otherwise).
+            code = build_cli().main(args=args, prog_name="keyscan", standalone_mode=False)
+            return code if isinstance(code, int) else EXIT_OK
+        except click.exceptions.Exit as exc:
+            return exc.exit_code
+        except click.ClickException as exc:
+            exc.show()
+            return exc.exit_code
+        except click.exceptions.Abort:
+            raise KeyboardInterrupt from None
     except KeyboardInterrupt:
         sys.stderr.write("keyscan: interrupted\n")
         return EXIT_INTERRUPTED
     except Exception as exc:
         return _internal_error(exc)
-    return EXIT_OK
 
 
 def _internal_error(exc: BaseException) -> int:
@@ -59,18 +69,7 @@ def _internal_error(exc: BaseException) -> int:
 
 
 def _build_app():
-    import typer
+    """The click command group (for tests and documentation tools)."""
+    from .commands import build_cli
 
-    from . import commands
-
-    app = typer.Typer(
-        add_completion=False,
-        no_args_is_help=False,
-        rich_markup_mode=None,
-        help="Find leaked secrets in repositories, MCP configs, agent traces, notebooks and CI logs.\n\n"
-        "`keyscan [PATH...]` is short for `keyscan scan [PATH...]`. Exit codes: 0 no findings, "
-        "1 findings, 2 usage or configuration error, 3 runtime error, 130 interrupted.",
-        context_settings={"help_option_names": ["-h", "--help"]},
-    )
-    commands.register(app)
-    return app
+    return build_cli()

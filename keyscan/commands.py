@@ -1,82 +1,134 @@
-"""Typer command definitions (argument parsing only; work happens in the library)."""
+"""Click command definitions (argument parsing only; work happens in the library).
+
+Only ``click`` is imported here; the library is imported inside each command so
+``keyscan --help`` and a small scan start fast.
+"""
 
 from __future__ import annotations
 
 import functools
 import os
 import sys
-from enum import Enum
-from typing import List, Optional
+from typing import Any, Callable, Optional, Sequence
 
-import typer
+import click
 
 from .errors import UsageError
 
-
-class Format(str, Enum):
-    table = "table"
-    json = "json"
-    sarif = "sarif"
-    markdown = "markdown"
-    github = "github"
-    gitlab = "gitlab"
-
-
-class EngineKind(str, Enum):
-    auto = "auto"
-    hyperscan = "hyperscan"
-    python = "python"
-
-
+# The output formats of keyscan.report.REPORTERS (a test checks they agree; the
+# report package is not imported here, to keep start-up fast).
+FORMATS = ("table", "json", "sarif", "markdown", "github", "gitlab")
+ENGINES = ("auto", "hyperscan", "python")
 SEVERITIES = "info, low, medium, high, critical"
 
+HELP = ("Find leaked secrets in repositories, MCP configs, agent traces, notebooks and CI logs.\n\n"
+        "`keyscan [PATH...]` is short for `keyscan scan [PATH...]`. Exit codes: 0 no findings, "
+        "1 findings, 2 usage or configuration error, 3 runtime error, 130 interrupted.")
 
-def guarded(func):
+
+# --------------------------------------------------------------------------
+# click plumbing: arguments with help, commands listed in registration order
+
+
+class _Argument(click.Argument):
+    """A positional argument with a help text (shown under "Arguments:")."""
+
+    def __init__(self, param_decls: Sequence[str], help: Optional[str] = None, **attrs: Any) -> None:
+        super().__init__(param_decls, **attrs)
+        self.help = help
+
+
+class _Command(click.Command):
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for param in self.get_params(ctx):
+            if isinstance(param, _Argument) and param.help:
+                name = (param.name or "").upper()
+                metavar = name if param.required else f"[{name}]"
+                if param.nargs == -1:
+                    metavar += "..."
+                extra = []
+                if param.required:
+                    extra.append("[required]")
+                elif param.nargs != -1 and param.default is not None:
+                    extra.append(f"[default: {param.default}]")
+                rows.append((metavar, "  ".join([param.help, *extra])))
+        if rows:
+            with formatter.section("Arguments"):
+                formatter.write_dl(rows)
+        super().format_options(ctx, formatter)
+
+
+class _Group(click.Group):
+    command_class = _Command
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+
+_Group.group_class = _Group
+
+
+def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
     """Turn keyscan errors into a one-line message and exit code, Ctrl-C into 130."""
 
     @functools.wraps(func)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
         from .errors import KeyscanError
 
         try:
             return func(*args, **kwargs)
         except KeyscanError as exc:
             sys.stderr.write(f"keyscan: error: {exc}\n")
-            raise typer.Exit(exc.exit_code) from None
+            raise click.exceptions.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             sys.stderr.write("keyscan: interrupted\n")
-            raise typer.Exit(130) from None
+            raise click.exceptions.Exit(130) from None
 
     return wrapper
 
 
-def register(app: typer.Typer) -> None:
-    app.command("scan", help="Scan files and directories (default command). Use - to read stdin.")(scan_cmd)
-    rules_app = typer.Typer(help="List and check detection rules.", no_args_is_help=True)
-    rules_app.command("list", help="List the loaded rules.")(rules_list_cmd)
-    rules_app.command("check", help="Compile every rule and run every example through the pipeline.")(
-        rules_check_cmd)
-    app.add_typer(rules_app, name="rules")
-    app.command("explain", help="Explain a rule: its risk, OWASP NHI mapping and remediation steps.")(explain_cmd)
-    app.command("report", help="Scan and write a markdown summary (NHI risks, providers, migration actions).")(
-        report_cmd)
-    baseline_app = typer.Typer(help="Accept current findings: baselines store hashed fingerprints, never secrets.",
-                               no_args_is_help=True)
-    baseline_app.command("create", help="Scan PATH and write a baseline of every finding.")(baseline_create_cmd)
-    baseline_app.command("update", help="Rescan PATH and drop baseline entries that are gone.")(
-        baseline_update_cmd)
-    app.add_typer(baseline_app, name="baseline")
-    app.command("mcp", help="Inventory MCP servers in the project and the user's config files: "
-                "transport, how each authenticates, and static keys.")(mcp_cmd)
-    app.command("init", help="Write a commented .keyscan.toml (and optionally add the pre-commit hook).")(init_cmd)
+def _exit(code: int) -> None:
+    if code:
+        raise click.exceptions.Exit(code)
 
-    @app.callback(invoke_without_command=True)
-    def _root(version: bool = typer.Option(False, "--version", "-V", help="Show the version and exit.")):
-        if version:
-            from ._version import __version__
 
-            typer.echo(f"keyscan {__version__}")
-            raise typer.Exit(0)
+# Options shared by several commands.
+_rules_option = click.option("--rules", "rules", multiple=True, help="Extra rules directory or file (repeatable).")
+_disable_rule_option = click.option("--disable-rule", "disable_rule", multiple=True,
+                                    help="Rule id to turn off (repeatable).")
+_no_entropy_option = click.option("--no-entropy", is_flag=True, help="Turn off generic entropy-based detection.")
+_engine_option = click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True,
+                              help="Prefilter engine.")
+_no_progress_option = click.option("--no-progress", is_flag=True, help="No progress bar.")
+
+
+def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        from ._version import __version__
+
+        click.echo(f"keyscan {__version__}")
+        ctx.exit(0)
+
+
+def build_cli() -> click.Group:
+    """The ``keyscan`` command group."""
+
+    @click.group(cls=_Group, help=HELP, context_settings={"help_option_names": ["-h", "--help"],
+                                                          "show_default": True})
+    @click.option("--version", "-V", is_flag=True, expose_value=False, is_eager=True, callback=_show_version,
+                  help="Show the version and exit.")
+    def cli() -> None:
+        pass
+
+    cli.add_command(scan_cmd)
+    cli.add_command(explain_cmd)
+    cli.add_command(report_cmd)
+    cli.add_command(mcp_cmd)
+    cli.add_command(init_cmd)
+    cli.add_command(rules_group)
+    cli.add_command(baseline_group)
+    return cli
 
 
 def _severity(value: str, option: str):
@@ -88,55 +140,59 @@ def _severity(value: str, option: str):
         raise UsageError(f"{option}: {exc}") from None
 
 
+# --------------------------------------------------------------------------
+# scan
+
+
+@click.command("scan", cls=_Command, help="Scan files and directories (default command). Use - to read stdin.")
+@click.argument("paths", cls=_Argument, nargs=-1,
+                help="Files or directories to scan (default: .). Use - for stdin.")
+@click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="table", help="Output format.")
+@click.option("--output", "-o", help="Write the report to FILE (atomically, mode 0600).")
+@click.option("--show-secrets", is_flag=True, help="Show secrets in clear (default: prefix and length only).")
+@click.option("--min-severity", help=f"Report only findings at or above: {SEVERITIES}. [default: info]")
+@click.option("--fail-on", help=f"Exit 1 only for findings at or above: {SEVERITIES}. [default: info]")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@_rules_option
+@_disable_rule_option
+@_no_entropy_option
+@click.option("--max-file-size", help="Skip (and report) files larger than this (e.g. 10MB, 512k). By default there "
+              "is no limit: files above 8MB are scanned in overlapping chunks, in bounded memory. "
+              "[default: 0, no limit]")
+@click.option("--follow-symlinks", is_flag=True, help="Follow symbolic links.")
+@click.option("--history", is_flag=True, help="Also scan every commit reachable from all refs.")
+@click.option("--since", help="With --history: only commits after this date.")
+@click.option("--branch", help="With --history: only this branch or ref.")
+@click.option("--max-commits", type=click.IntRange(min=0), default=0, help="With --history: at most N commits.")
+@click.option("--staged", is_flag=True, help="Scan only what the next commit adds (for hooks).")
+@click.option("--diff", metavar="REF", help="Scan only lines added since REF (for pull requests).")
+@click.option("--baseline", help="Report only findings not in this baseline.")
+@click.option("--config", help="Configuration file (default: .keyscan.toml or [tool.keyscan] in pyproject.toml "
+              "in the first path).")
+@click.option("--jobs", "-j", type=click.IntRange(min=0), default=0,
+              help="Worker processes (0: one per core for large scans).")
+@_engine_option
+@_no_progress_option
+@click.option("--quiet", "-q", is_flag=True, help="Print only the report (no summary, no progress).")
 @guarded
-def scan_cmd(
-    paths: List[str] = typer.Argument(None, help="Files or directories to scan (default: .). Use - for stdin."),
-    fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
-    output: Optional[str] = typer.Option(None, "--output", "-o",
-                                         help="Write the report to FILE (atomically, mode 0600)."),
-    show_secrets: bool = typer.Option(False, "--show-secrets",
-                                      help="Show secrets in clear (default: prefix and length only)."),
-    min_severity: Optional[str] = typer.Option(None, "--min-severity",
-                                               help=f"Report only findings at or above: {SEVERITIES}. [default: info]"),
-    fail_on: Optional[str] = typer.Option(None, "--fail-on",
-                                          help=f"Exit 1 only for findings at or above: {SEVERITIES}. [default: info]"),
-    exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when there are findings."),
-    rules: List[str] = typer.Option([], "--rules", help="Extra rules directory or file (repeatable)."),
-    disable_rule: List[str] = typer.Option([], "--disable-rule", help="Rule id to turn off (repeatable)."),
-    no_entropy: bool = typer.Option(False, "--no-entropy", help="Turn off generic entropy-based detection."),
-    max_file_size: Optional[str] = typer.Option(None, "--max-file-size",
-                                                help="Skip (and report) files larger than this (e.g. 10MB, 512k). "
-                                                "By default there is no limit: files above 8MB are scanned in "
-                                                "overlapping chunks, in bounded memory. [default: 0, no limit]"),
-    follow_symlinks: bool = typer.Option(False, "--follow-symlinks", help="Follow symbolic links."),
-    history: bool = typer.Option(False, "--history", help="Also scan every commit reachable from all refs."),
-    since: Optional[str] = typer.Option(None, "--since", help="With --history: only commits after this date."),
-    branch: Optional[str] = typer.Option(None, "--branch", help="With --history: only this branch or ref."),
-    max_commits: int = typer.Option(0, "--max-commits", min=0, help="With --history: at most N commits."),
-    staged: bool = typer.Option(False, "--staged", help="Scan only what the next commit adds (for hooks)."),
-    diff: Optional[str] = typer.Option(None, "--diff", metavar="REF",
-                                       help="Scan only lines added since REF (for pull requests)."),
-    baseline: Optional[str] = typer.Option(None, "--baseline", help="Report only findings not in this baseline."),
-    config: Optional[str] = typer.Option(None, "--config",
-                                         help="Configuration file (default: .keyscan.toml or [tool.keyscan] "
-                                         "in pyproject.toml in the first path)."),
-    jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (0: one per core for large scans)."),
-    engine: EngineKind = typer.Option(EngineKind.auto, "--engine", help="Prefilter engine."),
-    no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the report (no summary, no progress)."),
-) -> None:
-    paths = paths or ["."]
+def scan_cmd(paths: tuple[str, ...], fmt: str, output: Optional[str], show_secrets: bool,
+             min_severity: Optional[str], fail_on: Optional[str], exit_zero: bool, rules: tuple[str, ...],
+             disable_rule: tuple[str, ...], no_entropy: bool, max_file_size: Optional[str], follow_symlinks: bool,
+             history: bool, since: Optional[str], branch: Optional[str], max_commits: int, staged: bool,
+             diff: Optional[str], baseline: Optional[str], config: Optional[str], jobs: int, engine: str,
+             no_progress: bool, quiet: bool) -> None:
+    paths = paths or (".",)
     cfg = _config(config, paths[0])
     options = _scan_options(
         cfg, paths, rules=rules, disable_rule=disable_rule, no_entropy=no_entropy, max_file_size=max_file_size,
-        follow_symlinks=follow_symlinks, min_severity=min_severity, jobs=jobs, engine=engine.value,
+        follow_symlinks=follow_symlinks, min_severity=min_severity, jobs=jobs, engine=engine,
         history=history, since=since, branch=branch, max_commits=max_commits, staged=staged, diff=diff,
         baseline=baseline)
     fail_sev = _severity(fail_on or cfg.fail_on or "info", "--fail-on")
     result = _run_scan(options, progress=not (no_progress or quiet))
-    _emit(result, fmt.value, output, show_secrets, quiet)
+    _emit(result, fmt, output, show_secrets, quiet)
     failing = [f for f in result.findings if f.severity.rank >= fail_sev.rank]
-    raise typer.Exit(1 if failing and not exit_zero else 0)
+    _exit(1 if failing and not exit_zero else 0)
 
 
 def _config(explicit: Optional[str], first_path: str):
@@ -263,23 +319,30 @@ class _progress:
         return False
 
 
+# --------------------------------------------------------------------------
+# rules
+
+
+@click.group("rules", cls=_Group, help="List and check detection rules.", no_args_is_help=True)
+def rules_group() -> None:
+    pass
+
+
+@rules_group.command("list", help="List the loaded rules.")
+@_rules_option
+@click.option("--format", "-f", "fmt", type=click.Choice(("table", "json")), default="table", help="table or json.")
 @guarded
-def rules_list_cmd(
-    rules: List[str] = typer.Option([], "--rules", help="Extra rules directory or file (repeatable)."),
-    fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
-) -> None:
+def rules_list_cmd(rules: tuple[str, ...], fmt: str) -> None:
     from .ruleset import load_rules
 
     loaded = load_rules(rules)
     if fmt == "json":
         import json
 
-        typer.echo(json.dumps([{"id": r.id, "name": r.name, "provider": r.provider, "family": r.family,
+        click.echo(json.dumps([{"id": r.id, "name": r.name, "provider": r.provider, "family": r.family,
                                 "severity": r.severity.value, "nhi": ["NHI2", *r.nhi], "tags": list(r.tags)}
                                for r in loaded], indent=2))
         return
-    if fmt != "table":
-        raise UsageError("--format: choose table or json")
     from rich.console import Console
     from rich.table import Table
 
@@ -293,22 +356,32 @@ def rules_list_cmd(
     console.print(f"{len(loaded)} rules")
 
 
+@rules_group.command("check", help="Compile every rule and run every example through the pipeline.")
+@_rules_option
+@_engine_option
 @guarded
-def rules_check_cmd(
-    rules: List[str] = typer.Option([], "--rules", help="Extra rules directory or file (repeatable)."),
-    engine: EngineKind = typer.Option(EngineKind.auto, "--engine", help="Prefilter engine."),
-) -> None:
+def rules_check_cmd(rules: tuple[str, ...], engine: str) -> None:
     from .ruleset import load_rules
     from .ruleset.check import check_rules
 
     loaded = load_rules(rules)
-    problems = check_rules(loaded, engine.value)
+    problems = check_rules(loaded, engine)
     for p in problems:
-        typer.echo(str(p), err=True)
+        click.echo(str(p), err=True)
     examples = sum(len(r.examples) + len(r.negative_examples) for r in loaded)
     status = "FAILED" if problems else "ok"
-    typer.echo(f"{len(loaded)} rules, {examples} examples: {status} ({len(problems)} problems)")
-    raise typer.Exit(1 if problems else 0)
+    click.echo(f"{len(loaded)} rules, {examples} examples: {status} ({len(problems)} problems)")
+    _exit(1 if problems else 0)
+
+
+# --------------------------------------------------------------------------
+# baseline
+
+
+@click.group("baseline", cls=_Group, no_args_is_help=True,
+             help="Accept current findings: baselines store hashed fingerprints, never secrets.")
+def baseline_group() -> None:
+    pass
 
 
 def _default_baseline(path: str) -> str:
@@ -325,30 +398,28 @@ def _scan_for_baseline(path: str, config: Optional[str], no_progress: bool):
     return _run_scan(options, progress=not no_progress)
 
 
+@baseline_group.command("create", help="Scan PATH and write a baseline of every finding.")
+@click.argument("path", cls=_Argument, default=".", required=False, help="Directory to scan.")
+@click.option("--output", "-o", help="Baseline file [default: PATH/.keyscan-baseline.json].")
+@click.option("--config", help="Configuration file.")
+@_no_progress_option
 @guarded
-def baseline_create_cmd(
-    path: str = typer.Argument(".", help="Directory to scan."),
-    output: Optional[str] = typer.Option(None, "--output", "-o",
-                                         help="Baseline file [default: PATH/.keyscan-baseline.json]."),
-    config: Optional[str] = typer.Option(None, "--config", help="Configuration file."),
-    no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
-) -> None:
+def baseline_create_cmd(path: str, output: Optional[str], config: Optional[str], no_progress: bool) -> None:
     from . import baseline as bl
 
     target = output or _default_baseline(path)
     result = _scan_for_baseline(path, config, no_progress)
     bl.write(target, bl.entries_for(result.findings))
-    typer.echo(f"wrote {target}: {len({f.fingerprint for f in result.findings})} entries", err=True)
+    click.echo(f"wrote {target}: {len({f.fingerprint for f in result.findings})} entries", err=True)
 
 
+@baseline_group.command("update", help="Rescan PATH and drop baseline entries that are gone.")
+@click.argument("path", cls=_Argument, default=".", required=False, help="Directory to scan.")
+@click.option("--baseline", "-b", "baseline_file", help="Baseline file [default: PATH/.keyscan-baseline.json].")
+@click.option("--config", help="Configuration file.")
+@_no_progress_option
 @guarded
-def baseline_update_cmd(
-    path: str = typer.Argument(".", help="Directory to scan."),
-    baseline_file: Optional[str] = typer.Option(None, "--baseline", "-b",
-                                                help="Baseline file [default: PATH/.keyscan-baseline.json]."),
-    config: Optional[str] = typer.Option(None, "--config", help="Configuration file."),
-    no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
-) -> None:
+def baseline_update_cmd(path: str, baseline_file: Optional[str], config: Optional[str], no_progress: bool) -> None:
     from . import baseline as bl
 
     target = baseline_file or _default_baseline(path)
@@ -356,7 +427,11 @@ def baseline_update_cmd(
     result = _scan_for_baseline(path, config, no_progress)
     kept, removed = bl.prune(existing, result.findings)
     bl.write(target, kept)
-    typer.echo(f"updated {target}: {len(kept)} entries kept, {removed} removed", err=True)
+    click.echo(f"updated {target}: {len(kept)} entries kept, {removed} removed", err=True)
+
+
+# --------------------------------------------------------------------------
+# init
 
 
 PRE_COMMIT_SNIPPET = """\
@@ -367,13 +442,13 @@ PRE_COMMIT_SNIPPET = """\
 """
 
 
+@click.command("init", cls=_Command,
+               help="Write a commented .keyscan.toml (and optionally add the pre-commit hook).")
+@click.argument("path", cls=_Argument, default=".", required=False, help="Project directory.")
+@click.option("--force", is_flag=True, help="Overwrite an existing .keyscan.toml.")
+@click.option("--pre-commit", is_flag=True, help="Also add the keyscan hook to .pre-commit-config.yaml.")
 @guarded
-def init_cmd(
-    path: str = typer.Argument(".", help="Project directory."),
-    force: bool = typer.Option(False, "--force", help="Overwrite an existing .keyscan.toml."),
-    pre_commit: bool = typer.Option(False, "--pre-commit",
-                                    help="Also add the keyscan hook to .pre-commit-config.yaml."),
-) -> None:
+def init_cmd(path: str, force: bool, pre_commit: bool) -> None:
     from ._version import __version__
     from .config import TEMPLATE
 
@@ -384,7 +459,7 @@ def init_cmd(
         raise UsageError(f"{target} exists (use --force to overwrite)")
     with open(target, "w", encoding="utf-8") as fh:
         fh.write(TEMPLATE)
-    typer.echo(f"wrote {target}", err=True)
+    click.echo(f"wrote {target}", err=True)
     if pre_commit:
         hook_file = os.path.join(path, ".pre-commit-config.yaml")
         snippet = PRE_COMMIT_SNIPPET.format(version=__version__)
@@ -392,7 +467,7 @@ def init_cmd(
             with open(hook_file, encoding="utf-8") as fh:
                 current = fh.read()
             if "id: keyscan" in current:
-                typer.echo(f"{hook_file} already has the keyscan hook", err=True)
+                click.echo(f"{hook_file} already has the keyscan hook", err=True)
                 return
             if "repos:" not in current:
                 raise UsageError(f"{hook_file}: no 'repos:' list to add the hook to")
@@ -401,35 +476,44 @@ def init_cmd(
             text = "repos:\n" + snippet
         with open(hook_file, "w", encoding="utf-8") as fh:
             fh.write(text)
-        typer.echo(f"added the keyscan hook to {hook_file}", err=True)
+        click.echo(f"added the keyscan hook to {hook_file}", err=True)
 
 
+# --------------------------------------------------------------------------
+# explain
+
+
+@click.command("explain", cls=_Command, help="Explain a rule: its risk, OWASP NHI mapping and remediation steps.")
+@click.argument("rule_id", cls=_Argument, help="Rule id, e.g. github-pat-classic (see `keyscan rules list`).")
+@_rules_option
 @guarded
-def explain_cmd(
-    rule_id: str = typer.Argument(..., help="Rule id, e.g. github-pat-classic (see `keyscan rules list`)."),
-    rules: List[str] = typer.Option([], "--rules", help="Extra rules directory or file (repeatable)."),
-) -> None:
+def explain_cmd(rule_id: str, rules: tuple[str, ...]) -> None:
     from .remediation import explain_text
     from .ruleset import load_rules
 
     found = {r.id: r for r in load_rules(rules)}.get(rule_id.strip())
     if found is None:
         raise UsageError(f"unknown rule id {rule_id!r} (see 'keyscan rules list')")
-    typer.echo(explain_text(found), nl=False)
+    click.echo(explain_text(found), nl=False)
 
 
+# --------------------------------------------------------------------------
+# report
+
+
+@click.command("report", cls=_Command,
+               help="Scan and write a markdown summary (NHI risks, providers, migration actions).")
+@click.argument("paths", cls=_Argument, nargs=-1, help="Files or directories to scan (default: .).")
+@click.option("--output", "-o", help="Write the markdown report to FILE (atomically, mode 0600).")
+@click.option("--title", default="keyscan secret report", help="Report heading.")
+@click.option("--top", type=click.IntRange(min=1), default=10, help="How many migration actions to list.")
+@_rules_option
+@_disable_rule_option
+@_no_entropy_option
+@click.option("--min-severity", default="info", help=f"Report only findings at or above: {SEVERITIES}.")
 @guarded
-def report_cmd(
-    paths: List[str] = typer.Argument(None, help="Files or directories to scan (default: .)."),
-    output: Optional[str] = typer.Option(None, "--output", "-o",
-                                         help="Write the markdown report to FILE (atomically, mode 0600)."),
-    title: str = typer.Option("keyscan secret report", "--title", help="Report heading."),
-    top: int = typer.Option(10, "--top", min=1, help="How many migration actions to list."),
-    rules: List[str] = typer.Option([], "--rules", help="Extra rules directory or file (repeatable)."),
-    disable_rule: List[str] = typer.Option([], "--disable-rule", help="Rule id to turn off (repeatable)."),
-    no_entropy: bool = typer.Option(False, "--no-entropy", help="Turn off generic entropy-based detection."),
-    min_severity: str = typer.Option("info", "--min-severity", help=f"Report only findings at or above: {SEVERITIES}."),
-) -> None:
+def report_cmd(paths: tuple[str, ...], output: Optional[str], title: str, top: int, rules: tuple[str, ...],
+               disable_rule: tuple[str, ...], no_entropy: bool, min_severity: str) -> None:
     """Scan and write a markdown summary for a ticket: findings by NHI risk,
     provider and file type, and the top migration actions.  Exits 0 once the
     report is written (it is a report, not a gate: use `keyscan scan` to fail CI)."""
@@ -474,19 +558,22 @@ def _RulesContext(**kwargs):
     return _rules_context_cls()(**kwargs)
 
 
+# --------------------------------------------------------------------------
+# mcp
+
+
+@click.command("mcp", cls=_Command, help="Inventory MCP servers in the project and the user's config files: "
+               "transport, how each authenticates, and static keys.")
+@click.argument("path", cls=_Argument, default=".", required=False, help="Project directory.")
+@click.option("--format", "-f", "fmt", type=click.Choice(("table", "json")), default="table", help="table or json.")
+@click.option("--no-home", is_flag=True, help="Only the project, not the per-user locations.")
+@click.option("--home", help="Home directory to inspect [default: yours].")
+@click.option("--output", "-o", help="Write the report to FILE (mode 0600).")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when static keys are found.")
 @guarded
-def mcp_cmd(
-    path: str = typer.Argument(".", help="Project directory."),
-    fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
-    no_home: bool = typer.Option(False, "--no-home", help="Only the project, not the per-user locations."),
-    home: Optional[str] = typer.Option(None, "--home", help="Home directory to inspect [default: yours]."),
-    output: Optional[str] = typer.Option(None, "--output", "-o", help="Write the report to FILE (mode 0600)."),
-    exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when static keys are found."),
-) -> None:
+def mcp_cmd(path: str, fmt: str, no_home: bool, home: Optional[str], output: Optional[str], exit_zero: bool) -> None:
     from .mcp.inventory import render_json, render_table, run_mcp_inventory
 
-    if fmt not in ("table", "json"):
-        raise UsageError("--format: choose table or json")
     if not os.path.isdir(path):
         raise UsageError(f"not a directory: {path}")
     inv = run_mcp_inventory(path, home=home, include_home=not no_home)
@@ -502,7 +589,7 @@ def mcp_cmd(
         from rich.console import Console
 
         render_table(inv, Console(highlight=False, width=None if sys.stdout.isatty() else 220))
-    raise typer.Exit(1 if inv.findings and not exit_zero else 0)
+    _exit(1 if inv.findings and not exit_zero else 0)
 
 
 def _render_rich(draw) -> str:

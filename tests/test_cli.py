@@ -125,6 +125,26 @@ def test_help_lists_commands_and_options():
         assert opt in sub.stdout
 
 
+def test_format_choices_are_the_report_formats():
+    from keyscan.commands import FORMATS
+    from keyscan.report import REPORTERS
+
+    assert FORMATS == tuple(REPORTERS)
+
+
+@pytest.mark.parametrize("args,code", [
+    (["rules"], 2),  # a group without a command prints its help
+    (["explain"], 2),  # missing argument
+    (["explain", "no-such-rule"], 2),  # KeyscanError from the library
+    (["scan", "--since", "2020-01-01", "."], 2),
+    (["--jobs", "-1", "."], 2),
+])
+def test_usage_exit_codes(args, code):
+    proc = run_keyscan(*args)
+    assert proc.returncode == code
+    assert "Traceback" not in proc.stderr
+
+
 def test_repository_itself_is_clean():
     """Dogfooding: keyscan's own tree (minus test data in .keyscanignore) has no findings."""
     proc = run_keyscan(str(ROOT), "-q", "-f", "json", "--max-file-size", "2MB")

@@ -272,7 +272,7 @@ def test_gitlab_report(result, monkeypatch):
 
 
 def _scan_help_options() -> set[str]:
-    from typer.testing import CliRunner
+    from click.testing import CliRunner
 
     from keyscan.cli import _build_app
 
