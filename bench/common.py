@@ -419,7 +419,13 @@ def _parse_credsweeper(out: Path, res: RunResult, root: Path) -> List[Finding]:
 
 def keyscan_tool(extra: Sequence[str] = ()) -> Tool:
     def exe():
-        return [str(KEYSCAN)] if KEYSCAN.exists() else None
+        if KEYSCAN.exists():
+            return [str(KEYSCAN)]
+        # no project virtualenv: this checkout's code, run by the current interpreter
+        paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+        if str(ROOT) not in paths:
+            os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + paths)
+        return [sys.executable, "-m", "keyscan"]
 
     return Tool(
         name="keyscan", kind="keyscan", exe=exe,

@@ -113,3 +113,28 @@ def test_scoring_counts_lines_once(bench_modules):
     s = quality.score(ls, [("a", 1, "r1"), ("a", 1, "r2"), ("a", 6, "r"), ("a", 9, "r"), ("b", 2, "r")])
     assert s.hit == {0, 1}
     assert len(s.tp_lines) == 2 and len(s.fp_lines) == 2
+
+
+def test_creddata_only_the_8_to_f_half():
+    creddata = _load("bench_creddata", BENCH / "creddata.py")
+    for rid in ("8035fc42", "ab473e6e", "ffffffff"):
+        creddata.assert_allowed(rid)
+    for rid in ("00408ef6", "7fffffff", "08295bf0"):
+        with pytest.raises(AssertionError):
+            creddata.assert_allowed(rid)
+    # CredData's id is the crc32 of the snapshot key's bytes (its download_data.get_new_repo_id)
+    assert creddata.repo_id_of("00") == "d202ef8d"
+
+
+def test_creddata_scoring_on_labelled_lines():
+    creddata = _load("bench_creddata", BENCH / "creddata.py")
+    R = creddata.Row
+    rows = [R("x/a.py", 3, 3, "T", ("Password",)), R("x/a.py", 10, 14, "T", ("PEM Private Key",)),
+            R("x/a.py", 20, 20, "F", ("Password",)), R("x/a.py", 21, 21, "X", ("Token",)),
+            R("x/b.py", 1, 1, "T", ("Slack Token", "Token"))]
+    s = creddata.score(rows, [("x/a.py", 3, "r"), ("x/a.py", 3, "r2"), ("x/a.py", 12, "r"),
+                              ("x/a.py", 20, "r"), ("x/a.py", 21, "r"), ("x/a.py", 99, "r")])
+    assert s.found == {0, 1}
+    assert sorted(s.tp_lines) == [("x/a.py", 3), ("x/a.py", 12)]
+    assert sorted(s.fp_lines) == [("x/a.py", 20), ("x/a.py", 21)]
+    assert s.unlabelled == 1
