@@ -216,6 +216,52 @@ def demo_credentials(secret: str, groups: dict[str, Optional[str]]) -> Optional[
     return None
 
 
+def basic_auth(secret: str) -> Optional[CheckOutcome]:
+    """``Basic <base64(user:password)>`` (RFC 7617): the value must decode to printable
+    UTF-8 holding a ``:`` with a non-empty password, or it is not Basic credentials (a word
+    after "basic" in prose, a truncated value): reject.  Documentation pairs (RFC 7617's
+    ``Aladdin:open sesame``, ``user:pass``, ``username:password``) are rejected too."""
+    body = secret.rstrip("=")
+    try:
+        text = base64.b64decode(body + "=" * (-len(body) % 4), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return CheckOutcome("basic-auth", "undecodable", "reject")
+    user, sep, password = text.partition(":")
+    if not sep or not password or not text.isprintable() or len(user) > 256:
+        return CheckOutcome("basic-auth", "not user:password", "reject")
+    from .filters import is_placeholder  # local import: filters imports nothing from checks
+    pair = (user.lower(), password.lower())
+    if pair in _DEMO_PAIRS or pair == ("aladdin", "open sesame") or is_placeholder(password):
+        return CheckOutcome("basic-auth", "documentation pair", "reject")
+    return CheckOutcome("basic-auth", "user:password", "raise")
+
+
+_NKEY_B32 = re.compile(r"^S[UAONCXP][A-Z2-7]{56}$")
+
+
+def _crc16(data: bytes) -> int:
+    crc = 0
+    for byte in data:
+        crc ^= byte << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
+            crc &= 0xFFFF
+    return crc
+
+
+def nats_nkey_seed(secret: str) -> Optional[CheckOutcome]:
+    """NATS nkey seeds: base32 (no padding) of two prefix bytes, a 32-byte ed25519 seed and a
+    CRC-16/XMODEM of those 34 bytes (little-endian).  Valid: raise; invalid: lower."""
+    if not _NKEY_B32.match(secret):
+        return None
+    try:
+        raw = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    except (binascii.Error, ValueError):
+        return CheckOutcome("checksum", "invalid", "lower")
+    ok = len(raw) == 36 and int.from_bytes(raw[-2:], "little") == _crc16(raw[:-2])
+    return CheckOutcome("checksum", "valid" if ok else "invalid", "raise" if ok else "lower")
+
+
 CONTEXT_CHECKS: dict[str, Callable[[str, dict[str, Optional[str]]], Optional[CheckOutcome]]] = {
     "demo-credentials": demo_credentials,
 }
@@ -227,5 +273,7 @@ CHECKS: dict[str, Callable[[str], Optional[CheckOutcome]]] = {
     "aws-key-type": aws_key_type,
     "pypi-macaroon": pypi_macaroon,
     "stripe-mode": stripe_mode,
+    "basic-auth": basic_auth,
+    "nats-nkey-seed": nats_nkey_seed,
     **__import__("keyscan.detect.jwt", fromlist=["JWT_CHECKS"]).JWT_CHECKS,  # jwt, jwt-exp
 }

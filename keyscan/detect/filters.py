@@ -34,11 +34,13 @@ from __future__ import annotations
 import math
 import re
 
+from ..entropy import shannon_entropy as _entropy
+
 _PLACEHOLDER_WORDS = re.compile(
     r"(?i)(x{4,}|\*{3,}|\.{3}|…|<[^<>]{1,80}>|\byour[_-]|[_-]here\b|changeme|change_me|"
     r"placeholder|redacted|\[masked\]|\bmasked\b|dummy|sample|example|fake|"
     r"\btodo\b|\bnull\b|\bnone\b|insert[_-]?(your|key|token)|replace[_-]?me|"
-    r"0{8,}|1234567890|abcdef(gh|123)|\(\(redacted\)\)|(%2A){3,}|#{4,}|•{3,}|\[hidden\]|\[filtered\]|"
+    r"0{8,}|1234567890|abcdef(gh|123)|550e8400-e29b-41d4-a716-446655440000|123e4567-e89b-12d3-a456-426614174000|\(\(redacted\)\)|(%2A){3,}|#{4,}|•{3,}|\[hidden\]|\[filtered\]|"
     # sequential and hex-speak fillers: abc123xyz, klmnop, deadbeef, cafebabe
     r"abc123|123abc|xyz123|123xyz|qwerty|asdfgh|deadbeef|cafebabe|feedface|baadf00d|decafbad|c0ffee|"
     r"d00dfeed|facefeed|defaced|abadcafe)"
@@ -181,10 +183,8 @@ def is_generic_false_positive(value: str) -> bool:
         return True  # a label (`token: Authorization:`), not a value
     if _PROVIDER_PREFIX.match(value):
         return True  # a provider format: its own rule decides
-    if _UUID.match(value):
-        return True
-    if _HEX.match(value) and len(value) in _HASH_HEX_LENGTHS:
-        return True  # md5/sha1/sha224/sha256/sha384/sha512 digests and git SHAs
+    # UUIDs and hash-length hex are NOT dropped: under a secret name (`HEROKU_API_KEY`, `deploy_token`,
+    # `SECRET_KEY_BASE`) they are keys; rules drop them when the name says hash/sha/digest/commit/etag.
     if _INTEGRITY.match(value) or _HASH_PREFIX.match(value):
         return True  # lock-file integrity hashes (`sha512-...`, go.sum `h1:...`)
     if _ONLY_LETTERS.match(value) and not any(c.isupper() for c in value[1:]):
@@ -273,6 +273,10 @@ def generic_entropy_ok(value: str, entropy: float) -> bool:
     (a random 16-character alphanumeric token has only upper, lower or digits
     with probability < 0.1%).
     """
+    if _UUID.match(value):
+        # a UUID carries 122 random bits in 32 hex digits: the hex threshold of 32 chars (3.25)
+        digits = value.replace("-", "")
+        return _entropy(digits) >= entropy_threshold(digits)
     cls = charset_class(value)
     if len(value) < ENTROPY_MODEL[cls][3]:
         return False
