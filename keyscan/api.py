@@ -23,6 +23,7 @@ from .pipeline import scan_document
 from .ruleset import builtin_rules_dir, load_rules
 from .ruleset.loader import rule_files
 from .sources import SourceItem, walk
+from .sources.containers import container_kind
 from .suppress import apply_suppressions
 from .workers import make_pool, running
 
@@ -98,6 +99,13 @@ def scan_items(engine: Engine, items: Iterable[SourceItem], chunk_size: int = CH
         raw = item.data
         if raw is None and chunk_size and (item.size > chunk_size or item.start or item.stop >= 0):
             result = _scan_large(engine, item, chunk_size)
+            if isinstance(result, str):  # a database or an archive, read by its own source
+                f, s, b, _ = _scan_container(engine, item, result, None, chunk_size)
+                findings += f
+                skipped += s
+                nbytes += b
+                nfiles += 1
+                continue
             if isinstance(result, SkippedFile):
                 skipped.append(result)
                 continue
@@ -114,7 +122,15 @@ def scan_items(engine: Engine, items: Iterable[SourceItem], chunk_size: int = CH
                 skipped.append(SkippedFile(item.path, f"unreadable: {exc.strerror or exc}"))
                 continue
         if sniff_binary(raw[:8192]):
-            skipped.append(SkippedFile(item.path, "binary"))
+            kind = container_kind(raw[:512], item.path)
+            if kind is None:
+                skipped.append(SkippedFile(item.path, "binary"))
+                continue
+            f, s, b, _ = _scan_container(engine, item, kind, raw, chunk_size)
+            findings += f
+            skipped += s
+            nbytes += b
+            nfiles += 1
             continue
         try:
             found = scan_bytes(engine, item.path, raw, item.properties)
@@ -130,10 +146,35 @@ def scan_items(engine: Engine, items: Iterable[SourceItem], chunk_size: int = CH
     return findings, skipped, nbytes, nfiles
 
 
+def _scan_container(engine: Engine, item: SourceItem, kind: str, data: Optional[bytes], chunk_size: int):
+    """The documents of a SQLite database or an archive (members that are
+    containers themselves are expanded in turn, to the archive depth limit)."""
+    from .sources.containers import expand
+
+    findings: list[Finding] = []
+    skipped: list[SkippedFile] = []
+    nbytes = 0
+    try:
+        for sub in expand(item, kind, data):
+            if isinstance(sub, SkippedFile):
+                skipped.append(sub)
+                continue
+            f, s, b, _ = scan_items(engine, (sub,), chunk_size)
+            findings += f
+            skipped += s
+            nbytes += b
+    except (KeyboardInterrupt, MemoryError):
+        raise
+    except Exception as exc:  # one bad file never aborts the scan (type only: no content)
+        skipped.append(SkippedFile(item.path, f"internal error reading {kind} ({type(exc).__name__})"))
+    return findings, skipped, nbytes, 1
+
+
 def _scan_large(engine: Engine, item: SourceItem,
-                chunk_size: int) -> "tuple[list[Finding], int] | SkippedFile | None":
+                chunk_size: int) -> "tuple[list[Finding], int] | SkippedFile | str | None":
     """A file above the chunk size: read and scanned in overlapping chunks
-    (None: a UTF-16/32 file, read whole like any other)."""
+    (None: a UTF-16/32 file, read whole like any other; a string: the kind of
+    container it is, see :func:`~keyscan.sources.containers.container_kind`)."""
     path = item.fs_path or item.path
     try:
         with open(path, "rb") as fh:
@@ -142,7 +183,9 @@ def _scan_large(engine: Engine, item: SourceItem,
         return SkippedFile(item.path, f"unreadable: {exc.strerror or exc}") if not item.start else ([], 0)
     # A skipped or whole-read file is handled once, by its first range.
     if sniff_binary(head):
-        return SkippedFile(item.path, "binary") if not item.start else ([], 0)
+        if item.start:
+            return [], 0
+        return container_kind(head[:512], item.path) or SkippedFile(item.path, "binary")
     if head.startswith(WIDE_BOMS):
         return None if not item.start else ([], 0)
     try:

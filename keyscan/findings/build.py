@@ -53,6 +53,11 @@ def build_finding(doc: Document, cand: Candidate) -> Finding:
     nhi = ("NHI2",) + tuple(n for n in rule.nhi if n != "NHI2")
     checks = tuple((c.label, c.value) for c in m.checks)
     props = doc.properties
+    location = cand.location
+    if props:
+        cell = _prop(props, "cell")  # a database cell: table and row first, then the decoder's place
+        if cell:
+            location = f"{cell}, {location}" if location else cell
     if cand.decoder:
         props = props + (("decoder", cand.decoder),)
     return Finding(
@@ -70,10 +75,17 @@ def build_finding(doc: Document, cand: Candidate) -> Finding:
         confidence=m.confidence,
         entropy=m.entropy,
         tags=rule.tags,
-        location=cand.location,
+        location=location,
         nhi=nhi,
         checks=checks,
         properties=props,
         secret=m.secret,
         line_text=doc.line_text(start_line),
     )
+
+
+def _prop(props: tuple[tuple[str, str], ...], name: str):
+    for key, value in props:
+        if key == name:
+            return value
+    return None
