@@ -328,22 +328,35 @@ def cmd_run(args) -> int:
         for pkg, s in st.items():
             if s != "ok":
                 print(f"warning: {pkg}: {s}", file=sys.stderr)
-    tools = [keyscan_tool()] + ([] if args.no_refs else reference_tools(include_slow=True))
-    if args.only:
-        tools = [t for t in tools if t.name in args.only]
+    all_tools = [keyscan_tool()] + ([] if args.no_refs else reference_tools(include_slow=True))
+    tools = [t for t in all_tools if not args.only or t.name in args.only]
     data = OUT / "data"
+    cache_dir = OUT / "results"
+    cache_dir.mkdir(exist_ok=True)
+    stamp = (OUT / "status.json").stat().st_mtime
     results: Dict[str, Tuple[Optional[Score], str, float]] = {}
-    for t in tools:
+    for t in all_tools:
+        cached = cache_dir / f"{t.name}.json"
+        if t.name not in {x.name for x in tools}:
+            # --reuse: a tool not rescanned shows its last run on this same extraction
+            if args.reuse and cached.exists() and cached.stat().st_mtime > stamp:
+                c = json.loads(cached.read_text())
+                results[t.name] = (score(rows, [tuple(x) for x in c["findings"]]) if c["findings"] is not None
+                                   else None, c["status"] + " (cached)", c["wall"])
+            continue
         print(f"scanning with {t.name} ...", file=sys.stderr)
         res, findings, st = t.scan_dir(data, timeout=args.timeout)
         wall = res.wall if res is not None else 0.0
+        if findings is not None:
+            findings = [(f.removeprefix("data/"), ln, rule) for f, ln, rule in findings]
+        cached.write_text(json.dumps({"status": st, "wall": wall, "findings": findings}))
         if findings is None:
             results[t.name] = (None, st, wall)
             print(f"  {st}", file=sys.stderr)
             continue
-        findings = [(f.removeprefix("data/"), ln, rule) for f, ln, rule in findings]
         results[t.name] = (score(rows, findings), "ok", wall)
         print(f"  {len(findings)} findings in {wall:.1f} s", file=sys.stderr)
+    tools = [t for t in all_tools if t.name in results]
 
     kept = [rid for rid, s in status["repos"].items() if s.startswith("ok")]
     failed = {rid: s for rid, s in status["repos"].items() if not s.startswith("ok")}
@@ -360,6 +373,7 @@ def cmd_run(args) -> int:
     for t in tools:
         sc, st, wall = results[t.name]
         name = t.name + (" (labels drawn from its findings)" if t.name == "credsweeper" else "")
+        name += " (cached)" if st.endswith("(cached)") else ""
         if sc is None:
             table.append([name, st, "", "", "", "", "", ""])
             continue
@@ -430,6 +444,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     p = sub.add_parser("run", help="scan with keyscan and the reference scanners; print the tables")
     p.add_argument("--only", nargs="*", help="only these tools")
     p.add_argument("--no-refs", action="store_true", help="keyscan only")
+    p.add_argument("--reuse", action="store_true",
+                   help="show the tools not scanned (not in --only) from their last run on this extraction")
     p.add_argument("--timeout", type=float, default=3600)
     p.add_argument("--details", metavar="TOOL", help="list a tool's missed rows and false-positive lines")
     args = ap.parse_args(argv)
