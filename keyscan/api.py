@@ -20,7 +20,7 @@ from .models import Finding, ScanOptions, ScanResult, SkippedFile
 from .chunked import CHUNK_SIZE, scan_chunked, split_ranges
 from .decoders.registry import decoder_located, decoder_triggers
 from .pipeline import scan_document
-from .ruleset import builtin_rules_dir, load_rules
+from .ruleset import RuleCatalogue, builtin_rules_dir, load_rules
 from .ruleset.loader import rule_files
 from .sources import SourceItem, walk
 from .sources.containers import container_kind
@@ -59,6 +59,12 @@ def build_engine(options: ScanOptions) -> Engine:
     if options.use_cache:
         cache.store(key, engine)
     return engine
+
+
+def rule_catalogue(options: Optional[ScanOptions] = None) -> RuleCatalogue:
+    """The rules a scan with ``options`` runs (``keyscan explain``, ``rules list``):
+    the engine's, from the on-disk cache when possible, so no rule file is re-read."""
+    return RuleCatalogue(build_engine(options or ScanOptions()).rules)
 
 
 def scan_bytes(engine: Engine, path: str, raw: bytes,
@@ -406,6 +412,7 @@ def scan(options: ScanOptions) -> ScanResult:
         suppressed=tuple(suppressed.items()),
         commits_scanned=commits,
         errors=tuple(errors),
+        catalogue=RuleCatalogue(engine.rules),
     )
 
 

@@ -131,15 +131,6 @@ def build_cli() -> click.Group:
     return cli
 
 
-def _severity(value: str, option: str):
-    from .models import Severity
-
-    try:
-        return Severity.parse(value)
-    except ValueError as exc:
-        raise UsageError(f"{option}: {exc}") from None
-
-
 # --------------------------------------------------------------------------
 # scan
 
@@ -181,69 +172,17 @@ def scan_cmd(paths: tuple[str, ...], fmt: str, output: Optional[str], show_secre
              history: bool, since: Optional[str], branch: Optional[str], max_commits: int, staged: bool,
              diff: Optional[str], baseline: Optional[str], config: Optional[str], jobs: int, engine: str,
              no_progress: bool, quiet: bool) -> None:
-    paths = paths or (".",)
-    cfg = _config(config, paths[0])
-    options = _scan_options(
-        cfg, paths, rules=rules, disable_rule=disable_rule, no_entropy=no_entropy, max_file_size=max_file_size,
-        follow_symlinks=follow_symlinks, min_severity=min_severity, jobs=jobs, engine=engine,
-        history=history, since=since, branch=branch, max_commits=max_commits, staged=staged, diff=diff,
-        baseline=baseline)
-    fail_sev = _severity(fail_on or cfg.fail_on or "info", "--fail-on")
-    result = _run_scan(options, progress=not (no_progress or quiet))
+    from .config import resolve_settings
+
+    settings = resolve_settings(
+        paths, config_file=config, rules=rules, disable_rules=disable_rule, entropy=False if no_entropy else None,
+        min_severity=min_severity, fail_on=fail_on, max_file_size=max_file_size, baseline=baseline,
+        follow_symlinks=follow_symlinks, jobs=jobs, engine=engine, history=history, since=since, branch=branch,
+        max_commits=max_commits, staged=staged, diff_ref=diff, read_stdin=True)
+    result = _run_scan(settings.options, progress=not (no_progress or quiet))
     _emit(result, fmt, output, show_secrets, quiet)
-    failing = [f for f in result.findings if f.severity.rank >= fail_sev.rank]
+    failing = [f for f in result.findings if f.severity.rank >= settings.fail_on.rank]
     _exit(1 if failing and not exit_zero else 0)
-
-
-def _config(explicit: Optional[str], first_path: str):
-    from .config import Config, find_config, load_config
-
-    if explicit:
-        if not os.path.isfile(explicit):
-            raise UsageError(f"--config: file not found: {explicit}")
-        return load_config(explicit)
-    found = find_config(first_path if first_path != "-" else ".")
-    return load_config(found) if found else Config()
-
-
-def _scan_options(cfg, paths, *, rules=(), disable_rule=(), no_entropy=False, max_file_size=None,
-                  follow_symlinks=False, min_severity=None, jobs=0, engine="auto", history=False, since=None,
-                  branch=None, max_commits=0, staged=False, diff=None, baseline=None):
-    """Merge the configuration file with command-line options (the command line wins)."""
-    from .models import ScanOptions
-    from .output import parse_size
-
-    size_text = max_file_size or cfg.max_file_size or "0"
-    try:
-        size = parse_size(size_text)
-    except ValueError as exc:
-        raise UsageError(f"--max-file-size: {exc}") from None
-    if (since or branch or max_commits) and not history:
-        raise UsageError("--since, --branch and --max-commits need --history")
-    stdin_data = sys.stdin.buffer.read() if "-" in paths else None
-    return ScanOptions(
-        paths=tuple(paths),
-        max_file_size=size,
-        follow_symlinks=follow_symlinks,
-        extra_rule_dirs=tuple(cfg.rules) + tuple(rules),
-        disabled_rules=tuple(cfg.disable_rules) + tuple(disable_rule),
-        min_severity=_severity(min_severity or cfg.min_severity or "info", "--min-severity"),
-        jobs=jobs,
-        engine=engine,
-        entropy=not no_entropy and cfg.entropy is not False,
-        generic_min_entropy=cfg.entropy_threshold or 0.0,
-        stdin_data=stdin_data,
-        history=history,
-        since=since,
-        branch=branch,
-        max_commits=max_commits,
-        staged=staged,
-        diff_ref=diff,
-        baseline=baseline or cfg.baseline,
-        allow_values=cfg.allow_values,
-        allow_regexes=cfg.allow_regexes,
-        exclude=cfg.exclude,
-    )
 
 
 def _run_scan(options, *, progress: bool):
@@ -333,9 +272,7 @@ def rules_group() -> None:
 @click.option("--format", "-f", "fmt", type=click.Choice(("table", "json")), default="table", help="table or json.")
 @guarded
 def rules_list_cmd(rules: tuple[str, ...], fmt: str) -> None:
-    from .ruleset import load_rules
-
-    loaded = load_rules(rules)
+    loaded = _catalogue(rules)
     if fmt == "json":
         import json
 
@@ -354,6 +291,17 @@ def rules_list_cmd(rules: tuple[str, ...], fmt: str) -> None:
     console = Console()
     console.print(table)
     console.print(f"{len(loaded)} rules")
+
+
+def _catalogue(rules: Sequence[str]):
+    """Every rule a scan here can run: built-in, the configuration's and ``--rules``
+    (from the compiled-rules cache, the same one scans use)."""
+    from .api import rule_catalogue
+    from .config import resolve_settings
+    from .models import ScanOptions
+
+    configured = resolve_settings(["."], rules=rules).options
+    return rule_catalogue(ScanOptions(extra_rule_dirs=configured.extra_rule_dirs))
 
 
 @rules_group.command("check", help="Compile every rule and run every example through the pipeline.")
@@ -392,10 +340,10 @@ def _default_baseline(path: str) -> str:
 
 def _scan_for_baseline(path: str, config: Optional[str], no_progress: bool):
     """Scan ``path`` with its configuration but without any baseline applied."""
-    from dataclasses import replace
+    from .config import resolve_settings
 
-    options = replace(_scan_options(_config(config, path), [path]), baseline=None)
-    return _run_scan(options, progress=not no_progress)
+    settings = resolve_settings([path], config_file=config, use_baseline=False)
+    return _run_scan(settings.options, progress=not no_progress)
 
 
 @baseline_group.command("create", help="Scan PATH and write a baseline of every finding.")
@@ -489,9 +437,8 @@ def init_cmd(path: str, force: bool, pre_commit: bool) -> None:
 @guarded
 def explain_cmd(rule_id: str, rules: tuple[str, ...]) -> None:
     from .remediation import explain_text
-    from .ruleset import load_rules
 
-    found = {r.id: r for r in load_rules(rules)}.get(rule_id.strip())
+    found = _catalogue(rules).get(rule_id.strip())
     if found is None:
         raise UsageError(f"unknown rule id {rule_id!r} (see 'keyscan rules list')")
     click.echo(explain_text(found), nl=False)
@@ -510,23 +457,26 @@ def explain_cmd(rule_id: str, rules: tuple[str, ...]) -> None:
 @_rules_option
 @_disable_rule_option
 @_no_entropy_option
-@click.option("--min-severity", default="info", help=f"Report only findings at or above: {SEVERITIES}.")
+@click.option("--min-severity", help=f"Report only findings at or above: {SEVERITIES}. [default: info]")
+@click.option("--config", help="Configuration file (default: .keyscan.toml or [tool.keyscan] in pyproject.toml "
+              "in the first path).")
+@_no_progress_option
 @guarded
 def report_cmd(paths: tuple[str, ...], output: Optional[str], title: str, top: int, rules: tuple[str, ...],
-               disable_rule: tuple[str, ...], no_entropy: bool, min_severity: str) -> None:
+               disable_rule: tuple[str, ...], no_entropy: bool, min_severity: Optional[str], config: Optional[str],
+               no_progress: bool) -> None:
     """Scan and write a markdown summary for a ticket: findings by NHI risk,
     provider and file type, and the top migration actions.  Exits 0 once the
     report is written (it is a report, not a gate: use `keyscan scan` to fail CI)."""
-    from .api import scan
-    from .models import ScanOptions
+    from .config import resolve_settings
+    from .report.interface import ReportContext
     from .report.markdown import render_markdown
-    from .ruleset import load_rules
 
-    options = ScanOptions(paths=tuple(paths or ["."]), extra_rule_dirs=tuple(rules),
-                          disabled_rules=tuple(disable_rule), entropy=not no_entropy,
-                          min_severity=_severity(min_severity, "--min-severity"))
-    result = scan(options)
-    ctx = _RulesContext(root=os.getcwd(), rules=load_rules(rules))
+    settings = resolve_settings(paths, config_file=config, rules=rules, disable_rules=disable_rule,
+                                entropy=False if no_entropy else None, min_severity=min_severity,
+                                read_stdin=True)
+    result = _run_scan(settings.options, progress=not no_progress)
+    ctx = ReportContext(root=os.getcwd())
     text = render_markdown(result, ctx, title=title, top=top)
     if output:
         from .output import write_private
@@ -538,24 +488,6 @@ def report_cmd(paths: tuple[str, ...], output: Optional[str], title: str, top: i
         sys.stderr.write(f"keyscan: wrote {output} ({len(result.findings)} findings)\n")
     else:
         sys.stdout.write(text)
-
-
-def _rules_context_cls():
-    from dataclasses import dataclass
-
-    from .report.interface import ReportContext
-
-    @dataclass(frozen=True)
-    class RulesContext(ReportContext):
-        """A report context that also carries the loaded rules (extra --rules included)."""
-
-        rules: tuple = ()
-
-    return RulesContext
-
-
-def _RulesContext(**kwargs):
-    return _rules_context_cls()(**kwargs)
 
 
 # --------------------------------------------------------------------------

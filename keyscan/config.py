@@ -10,9 +10,10 @@ import os
 import re
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from .errors import UsageError
+from .models import ScanOptions, Severity
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -67,9 +68,10 @@ class Config:
     allow_regexes: tuple[str, ...] = ()
     entropy: Optional[bool] = None
     entropy_threshold: Optional[float] = None
-    fail_on: Optional[str] = None
-    min_severity: Optional[str] = None
-    max_file_size: Optional[str] = None
+    fail_on: Optional[Severity] = None
+    min_severity: Optional[Severity] = None
+    max_file_size: Optional[int] = None
+    """Bytes (parsed from "10MB" and the like)."""
     baseline: Optional[str] = None
 
 
@@ -149,21 +151,96 @@ def load_config(path: str) -> Config:
                 raise UsageError(f"{path}: '{prefix}entropy-threshold' must be a number from 0 to 8")
             kw["entropy_threshold"] = float(value)
         elif key in ("fail-on", "min-severity"):
-            from .models import Severity
-
             try:
-                Severity.parse(string(key, value))
+                kw[key.replace("-", "_")] = Severity.parse(string(key, value))
             except ValueError as exc:
                 raise UsageError(f"{path}: '{prefix}{key}': {exc}") from None
-            kw[key.replace("-", "_")] = value
         elif key == "max-file-size":
             from .output import parse_size
 
             try:
-                parse_size(string(key, value))
+                kw["max_file_size"] = parse_size(string(key, value))
             except ValueError as exc:
                 raise UsageError(f"{path}: '{prefix}{key}': {exc}") from None
-            kw["max_file_size"] = string(key, value)
         elif key == "baseline":
             kw["baseline"] = os.path.join(base, string(key, value))
     return Config(**kw)
+
+
+def project_config(explicit: Optional[str], first_path: str) -> Config:
+    """The configuration a command runs with: ``explicit`` (``--config``), else
+    the file :func:`find_config` finds next to the first scanned path, else none."""
+    if explicit:
+        if not os.path.isfile(explicit):
+            raise UsageError(f"--config: file not found: {explicit}")
+        return load_config(explicit)
+    found = find_config(first_path if first_path != "-" else ".")
+    return load_config(found) if found else Config()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a command runs with, configuration file and command line merged."""
+
+    options: ScanOptions
+    fail_on: Severity
+    """``--fail-on``: findings below this severity do not fail the run."""
+    config: Config
+    """The configuration file's values (``config.path`` is None without a file)."""
+
+
+def resolve_settings(paths: Sequence[str], *, config_file: Optional[str] = None, rules: Sequence[str] = (),
+                     disable_rules: Sequence[str] = (), entropy: Optional[bool] = None,
+                     min_severity: Optional[str] = None, fail_on: Optional[str] = None,
+                     max_file_size: Optional[str] = None, baseline: Optional[str] = None,
+                     use_baseline: bool = True, read_stdin: bool = False, **scan: Any) -> Settings:
+    """The one place where a configuration file and command-line values become
+    :class:`ScanOptions` (every command that scans goes through here).
+
+    Command-line values win; ``None`` (or an empty sequence) means "not given".
+    List values (``rules``, ``disable_rules``) add to the file's.  String values
+    are parsed once, here, with errors naming the option.  ``use_baseline=False``
+    ignores any baseline (``keyscan baseline create/update``); ``read_stdin``
+    reads standard input when a path is ``-``, once the options are valid.  Other keywords
+    are :class:`ScanOptions` fields passed through (``jobs``, ``history``...).
+    """
+    from .output import parse_size
+
+    paths = tuple(paths) or (".",)
+    cfg = project_config(config_file, paths[0])
+    size = cfg.max_file_size or 0
+    if max_file_size is not None:
+        try:
+            size = parse_size(max_file_size)
+        except ValueError as exc:
+            raise UsageError(f"--max-file-size: {exc}") from None
+    if (scan.get("since") or scan.get("branch") or scan.get("max_commits")) and not scan.get("history"):
+        raise UsageError("--since, --branch and --max-commits need --history")
+    min_sev = _severity(min_severity, "--min-severity", cfg.min_severity)
+    fail_sev = _severity(fail_on, "--fail-on", cfg.fail_on)
+    if read_stdin and "-" in paths:
+        scan["stdin_data"] = sys.stdin.buffer.read()
+    options = ScanOptions(
+        paths=paths,
+        max_file_size=size,
+        extra_rule_dirs=cfg.rules + tuple(rules),
+        disabled_rules=cfg.disable_rules + tuple(disable_rules),
+        min_severity=min_sev,
+        entropy=(cfg.entropy is not False) if entropy is None else entropy,
+        generic_min_entropy=cfg.entropy_threshold or 0.0,
+        baseline=(baseline or cfg.baseline) if use_baseline else None,
+        allow_values=cfg.allow_values,
+        allow_regexes=cfg.allow_regexes,
+        exclude=cfg.exclude,
+        **scan,
+    )
+    return Settings(options=options, fail_on=fail_sev, config=cfg)
+
+
+def _severity(value: Optional[str], option: str, configured: Optional[Severity]) -> Severity:
+    if value is None:
+        return configured or Severity.INFO
+    try:
+        return Severity.parse(value)
+    except ValueError as exc:
+        raise UsageError(f"{option}: {exc}") from None

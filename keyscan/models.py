@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
+
+if TYPE_CHECKING:
+    from .ruleset.model import RuleCatalogue
 
 
 class Severity(str, enum.Enum):
@@ -173,6 +176,10 @@ class ScanResult:
     errors: tuple[str, ...] = ()
     """What could not be read although it should have been (a git object git
     could not read...): findings may be missing, the scan exits 3."""
+    catalogue: Optional[RuleCatalogue] = field(default=None, repr=False, compare=False)
+    """The rules the engine ran with (built-in and ``--rules``, as loaded):
+    reports take rule metadata from here.  None only for a hand-built result
+    (reports then use the built-in rules)."""
 
     @property
     def exit_code(self) -> int:

@@ -10,7 +10,10 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:
+    from .ruleset.model import RuleCatalogue
 
 NO_IDENTITY = "No identity-based option: keep it in a secret manager and inject it at runtime."
 
@@ -121,31 +124,32 @@ def remediation_for(rule) -> Remediation:
     return catalogue()["default"]
 
 
-def remediation_for_finding(finding, rules_by_id: Optional[dict] = None) -> Remediation:
-    """The entry for a finding, through its rule when known, else its provider."""
-    rule = (rules_by_id or {}).get(finding.rule_id)
+def remediation_for_finding(finding, rules: Optional[RuleCatalogue] = None) -> Remediation:
+    """The entry for a finding, through its rule when ``rules`` (the scan's
+    catalogue) has it, else through its provider."""
+    rule = rules.get(finding.rule_id) if rules is not None else None
     if rule is not None:
         return remediation_for(rule)
     return lookup(finding.provider) or catalogue()["default"]
 
 
-__all__ = ["NO_IDENTITY", "DocLink", "Remediation", "catalogue", "lookup", "remediation_for", "rules_by_id",
+__all__ = ["NO_IDENTITY", "DocLink", "Remediation", "catalogue", "lookup", "remediation_for", "rule_catalogue",
            "remediation_for_finding", "explain_text", "explain_markdown", "help_uri", "rule_nhi"]
 
 
-def rules_by_id(ctx=None) -> dict:
-    """Rule metadata for reporters: ``ctx.rules`` when the caller supplied
-    them (e.g. with extra rule directories), else the built-in rules.  Never
-    raises: a broken rule file only costs reports their rule descriptions."""
-    rules = getattr(ctx, "rules", None)
-    if rules is None:
-        try:
-            from .ruleset import load_rules
+def rule_catalogue(result) -> RuleCatalogue:
+    """The rules behind a scan result's findings, for reporters: the catalogue
+    the scan ran with.  A hand-built result without one gets the built-in rules."""
+    if result.catalogue is not None:
+        return result.catalogue
+    return _builtin_catalogue()
 
-            rules = load_rules()
-        except Exception:  # noqa: BLE001 - reports must still render
-            rules = ()
-    return {r.id: r for r in rules}
+
+@functools.lru_cache(maxsize=1)
+def _builtin_catalogue() -> RuleCatalogue:
+    from .ruleset import RuleCatalogue, load_rules
+
+    return RuleCatalogue(load_rules())
 
 
 # --------------------------------------------------------------------------

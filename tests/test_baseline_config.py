@@ -112,3 +112,55 @@ def test_init_writes_a_loadable_commented_config_and_pre_commit_hook(tmp_path):
 def test_history_options_need_history(tmp_path):
     proc = run_keyscan(str(tmp_path), "--max-commits", "3")
     assert proc.returncode == 2 and "need --history" in proc.stderr
+
+
+# --------------------------------------------------------------------------
+# One configuration path: every command that scans merges the file and the
+# flags through keyscan.config.resolve_settings.
+
+
+@pytest.mark.parametrize("config", [
+    'disable-rules = ["github-pat-classic"]\n',
+    'exclude = ["a.env"]\n',
+    '[allowlist]\nvalues = ["%s"]\n' % TOKEN,
+])
+def test_report_honours_the_configuration_like_scan(tmp_path, config):
+    """Bug 1 (issue 16): `keyscan report` ignored .keyscan.toml."""
+    (tmp_path / "a.env").write_text(f"T={TOKEN}\n")
+    (tmp_path / ".keyscan.toml").write_text(config)
+    scanned = run_keyscan(str(tmp_path), "-f", "json")
+    assert scanned.returncode == 0 and _findings(scanned) == []
+    report = run_keyscan("report", str(tmp_path))
+    assert report.returncode == 0, report.stderr
+    assert "No secrets found" in report.stdout and "github-pat-classic" not in report.stdout
+
+
+def test_baseline_create_honours_the_configuration(tmp_path):
+    (tmp_path / "a.env").write_text(f"T={TOKEN}\n")
+    (tmp_path / "b.env").write_text(f"T={TOKEN2}\n")
+    (tmp_path / ".keyscan.toml").write_text('exclude = ["b.env"]\n')
+    proc = run_keyscan("baseline", "create", str(tmp_path))
+    assert proc.returncode == 0 and "1 entries" in proc.stderr
+
+
+def test_resolve_settings_parses_once_and_the_command_line_wins(tmp_path):
+    from keyscan.config import resolve_settings
+    from keyscan.models import Severity
+
+    (tmp_path / ".keyscan.toml").write_text(
+        'max-file-size = "2MB"\nmin-severity = "high"\nfail-on = "critical"\ndisable-rules = ["a"]\n'
+        'entropy = false\nbaseline = "bl.json"\n')
+    cfg = load_config(str(tmp_path / ".keyscan.toml"))
+    assert (cfg.max_file_size, cfg.min_severity, cfg.fail_on) == (2 * 1024 * 1024, Severity.HIGH, Severity.CRITICAL)
+    s = resolve_settings([str(tmp_path)])
+    assert (s.options.max_file_size, s.options.min_severity, s.fail_on) == (2 * 1024 * 1024, Severity.HIGH,
+                                                                          Severity.CRITICAL)
+    assert s.options.disabled_rules == ("a",) and s.options.entropy is False
+    assert s.options.baseline == str(tmp_path / "bl.json")
+    s = resolve_settings([str(tmp_path)], max_file_size="1k", min_severity="low", fail_on="medium",
+                         disable_rules=["b"], entropy=True, use_baseline=False, jobs=1)
+    assert (s.options.max_file_size, s.options.min_severity, s.fail_on) == (1024, Severity.LOW, Severity.MEDIUM)
+    assert s.options.disabled_rules == ("a", "b") and s.options.entropy is True
+    assert s.options.baseline is None and s.options.jobs == 1
+    with pytest.raises(UsageError, match="--fail-on: unknown severity"):
+        resolve_settings([str(tmp_path)], fail_on="urgent")

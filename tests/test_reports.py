@@ -140,7 +140,7 @@ def test_report_command_writes_markdown(tmp_path, capsys):
 def test_markdown_ranks_actions_by_findings_removed(result):
     from keyscan.report.markdown import migration_actions
 
-    ranked = migration_actions(result.findings, _ctx())
+    ranked = migration_actions(result.findings, result.catalogue)
     assert [rem.family for rem, _ in ranked] == ["stripe", "aws", "github"]
     assert [len(fs) for _, fs in ranked] == [3, 2, 1]
     text = render("markdown", result, _ctx())
@@ -310,3 +310,96 @@ def test_ci_examples_parse_and_use_real_options(name):
     else:
         job = doc["keyscan_secret_detection"]
         assert job["artifacts"]["reports"]["secret_detection"] == "gl-secret-detection-report.json"
+
+
+# --------------------------------------------------------------------------
+# One rule catalogue: the result carries the rules the scan ran with.
+
+CUSTOM_RULE = """\
+rules:
+  - id: acme-deploy-token
+    name: Acme deploy token
+    provider: Acme Cloud
+    family: hashicorp
+    pattern: '(?<![A-Za-z0-9_])(?P<secret>acmedt_[A-Za-z0-9]{32})(?![A-Za-z0-9_])'
+    keywords: [acmedt_]
+    severity: high
+    nhi: [NHI5, NHI7]
+    description: Deploy token of the (fictional) Acme Cloud, valid until revoked.
+    examples:
+      - 'ACME_TOKEN=acmedt_Q8wE3rT6yU1iO4pA7sD0fG2hJ5kL9zXc'
+"""
+
+
+@pytest.fixture(scope="module")
+def custom_rule_scan(tmp_path_factory):
+    """Run the CLI with a --rules directory; returns {format: output}."""
+    from conftest import run_keyscan
+
+    base = tmp_path_factory.mktemp("custom")
+    (base / "rules").mkdir()
+    (base / "rules" / "acme.yml").write_text(CUSTOM_RULE)
+    (base / "src").mkdir()
+    (base / "src" / "deploy.env").write_text("ACME_TOKEN=acmedt_Zt5Wq1Er8Ty3Ui6Op9As2Df4Gh7Jk0Lx\n")
+    out = {}
+    for fmt in ("sarif", "github", "gitlab", "markdown"):
+        proc = run_keyscan("src", "--rules", "rules", "-f", fmt, "-q", "--no-entropy", cwd=base)
+        assert proc.returncode == 1, proc.stderr
+        out[fmt] = proc.stdout
+    return out
+
+
+def test_custom_rule_keeps_its_description_and_nhi_in_sarif(custom_rule_scan):
+    """Bug 3 (issue 16): reporters reloaded only the built-in rules."""
+    run = json.loads(custom_rule_scan["sarif"])["runs"][0]
+    (rule,) = [r for r in run["tool"]["driver"]["rules"] if r["id"] == "acme-deploy-token"]
+    assert rule["fullDescription"]["text"] == "Deploy token of the (fictional) Acme Cloud, valid until revoked."
+    assert rule["properties"]["nhi"] == ["NHI2:2025", "NHI5:2025", "NHI7:2025"]
+    assert rule["properties"]["family"] == "hashicorp"
+    assert "NHI5:2025 Overprivileged NHI" in rule["help"]["text"]
+
+
+def test_custom_rule_remediation_in_github_gitlab_and_markdown(custom_rule_scan):
+    from keyscan.remediation import catalogue
+
+    action = catalogue()["hashicorp"].action
+    default = catalogue()["default"].action
+    assert f"Revoke it first, then: {action}" in custom_rule_scan["github"]
+    (vuln,) = json.loads(custom_rule_scan["gitlab"])["vulnerabilities"]
+    assert vuln["solution"].startswith(action)
+    assert action.rstrip(".") in custom_rule_scan["markdown"]
+    assert not any(default.rstrip(".") in custom_rule_scan[f] for f in ("github", "gitlab", "markdown"))
+
+
+def _finding(provider: str, n: int):
+    from keyscan.models import Confidence, Finding, Severity
+
+    return Finding(rule_id=f"rule-{provider}", rule_name=f"{provider} key", provider=provider,
+                   path=f"f{n}.env", start_line=1, start_column=1, end_line=1, end_column=9,
+                   redacted="x…(9)", fingerprint=f"{n:064x}", severity=Severity.HIGH,
+                   confidence=Confidence.HIGH, entropy=4.0)
+
+
+def test_markdown_lists_every_remediation_step():
+    """Bug 5 (issue 16): the markdown report re-implemented Remediation.steps()
+    and dropped the "Alternative" steps of families without an identity option."""
+    from keyscan.models import ScanResult
+    from keyscan.remediation import catalogue
+    from keyscan.report.markdown import cell, render_markdown
+    from keyscan.report.interface import ReportContext
+    from keyscan.ruleset import RuleCatalogue
+
+    families = [key for key in catalogue() if key not in ("default", "generic")]
+    findings = tuple(_finding(key, i) for i, key in enumerate(families))
+    result = ScanResult(findings=findings, files_scanned=len(findings), bytes_scanned=0, skipped=(),
+                        duration=0.0, rules_loaded=0, engine="python", catalogue=RuleCatalogue(()))
+    text = render_markdown(result, ReportContext(), top=len(families))
+    with_alternatives = 0
+    for key in families:
+        rem = catalogue()[key]
+        section = text.split(f". {cell(rem.action)}\n", 1)[1].split("\n### ", 1)[0]
+        steps = [line[2:] for line in section.splitlines() if line.startswith("- ") and
+                 not line.startswith("- Docs: ")]
+        assert steps == [cell(s) for s in rem.steps()], key
+        with_alternatives += any(s.startswith("Alternative: ") for s in rem.steps())
+    assert with_alternatives == 10

@@ -58,13 +58,12 @@ class GithubReporter:
     name = "github"
 
     def render(self, result: ScanResult, ctx: ReportContext) -> str:
-        from ..remediation import remediation_for, remediation_for_finding, rules_by_id
+        from ..remediation import remediation_for_finding, rule_catalogue
 
-        rules = rules_by_id(ctx)
+        rules = rule_catalogue(result)
         lines = []
         ordered = sorted(result.findings, key=lambda f: (-f.severity.rank, f.sort_key))
         for f in ordered:
-            rule = rules.get(f.rule_id)
-            rem = remediation_for(rule) if rule is not None else remediation_for_finding(f)
+            rem = remediation_for_finding(f, rules)
             lines.append(annotation(f, ctx, rem.action))
         return "".join(line + "\n" for line in lines)

@@ -48,15 +48,14 @@ def build_gitlab(result: ScanResult, ctx: ReportContext) -> dict:
     from urllib.parse import unquote
 
     from ..nhi import risk
-    from ..remediation import remediation_for, remediation_for_finding, rules_by_id
+    from ..remediation import remediation_for_finding, rule_catalogue
     from .sarif import relative_uri
 
-    rules = rules_by_id(ctx)
+    rules = rule_catalogue(result)
     vulns = []
     seen: dict[tuple[str, str], int] = {}
     for f in result.findings:
-        rule = rules.get(f.rule_id)
-        rem = remediation_for(rule) if rule is not None else remediation_for_finding(f)
+        rem = remediation_for_finding(f, rules)
         path = unquote(relative_uri(f.prop("path") or f.path, ctx.root))
         key = (f.fingerprint, path)
         n = seen.get(key, 0)

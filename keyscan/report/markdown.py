@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import posixpath
 from collections import Counter, defaultdict
+from typing import TYPE_CHECKING, Optional
 
 from ..models import Finding, ScanResult, Severity
 from .interface import ReportContext, shown_secret
+
+if TYPE_CHECKING:
+    from ..ruleset.model import RuleCatalogue
 
 TITLE = "keyscan secret report"
 
@@ -79,17 +83,16 @@ def _max_sev(findings) -> Severity:
     return max((f.severity for f in findings), key=lambda s: s.rank)
 
 
-def migration_actions(findings, ctx=None):
+def migration_actions(findings, rules: Optional[RuleCatalogue] = None):
     """``[(remediation, findings)]`` ranked by how many findings each removes
-    (then distinct secrets, then highest severity, then name)."""
-    from ..remediation import remediation_for, remediation_for_finding, rules_by_id
+    (then distinct secrets, then highest severity, then name); ``rules`` is
+    the scan's catalogue (:attr:`ScanResult.catalogue`)."""
+    from ..remediation import remediation_for_finding
 
-    rules = rules_by_id(ctx)
     groups: dict[str, list[Finding]] = defaultdict(list)
     rems = {}
     for f in findings:
-        rule = rules.get(f.rule_id)
-        rem = remediation_for(rule) if rule is not None else remediation_for_finding(f)
+        rem = remediation_for_finding(f, rules)
         groups[rem.action].append(f)
         rems.setdefault(rem.action, rem)
     ranked = sorted(groups.items(), key=lambda kv: (-len(kv[1]), -len({f.fingerprint for f in kv[1]}),
@@ -99,7 +102,6 @@ def migration_actions(findings, ctx=None):
 
 def render_markdown(result: ScanResult, ctx: ReportContext, title: str = TITLE, top: int = 10) -> str:
     from ..nhi import risk
-    from ..remediation import NO_IDENTITY
 
     fs = list(result.findings)
     out: list[str] = [f"# {title}", ""]
@@ -117,7 +119,9 @@ def render_markdown(result: ScanResult, ctx: ReportContext, title: str = TITLE, 
             "Every finding is a credential that must be **revoked or rotated first**: deleting it from the "
             "file does not un-leak it (it stays in git history, caches and clones).", ""]
 
-    actions = migration_actions(fs, ctx)
+    from ..remediation import rule_catalogue
+
+    actions = migration_actions(fs, rule_catalogue(result))
     out += ["## Top migration actions", "",
             "| # | Action | Findings removed | Distinct secrets | Identity-based option |",
             "| ---: | --- | ---: | ---: | --- |"]
@@ -131,13 +135,7 @@ def render_markdown(result: ScanResult, ctx: ReportContext, title: str = TITLE, 
         out.append(f"Applies to: {', '.join(cell(p) for p in providers)} "
                    f"({len(group)} finding{'s' if len(group) != 1 else ''}).")
         out.append("")
-        steps = [f"Revoke/rotate: {s}" for s in rem.revoke]
-        if rem.identity:
-            steps += [f"Migrate: {s}" for s in rem.alternative]
-        else:
-            steps.append(NO_IDENTITY)
-        steps += [f"If the key must stay: {s}" for s in rem.least_bad]
-        out += [f"- {cell(s)}" for s in steps]
+        out += [f"- {cell(s)}" for s in rem.steps()]
         if rem.docs:
             out.append("- Docs: " + "; ".join(f"[{cell(d.title)}]({d.url})" for d in rem.docs))
         out.append("")

@@ -227,9 +227,9 @@ def _partial_fingerprint(f: Finding, occurrence: int) -> str:
 
 def build_sarif(result: ScanResult, ctx: ReportContext) -> dict:
     from ..nhi import risk
-    from ..remediation import remediation_for, remediation_for_finding, rules_by_id
+    from ..remediation import remediation_for_finding, rule_catalogue
 
-    rules = rules_by_id(ctx)
+    rules = rule_catalogue(result)
     rule_ids = sorted({f.rule_id for f in result.findings})
     first = {}
     for f in result.findings:
@@ -240,8 +240,7 @@ def build_sarif(result: ScanResult, ctx: ReportContext) -> dict:
     seen: dict[tuple[str, str], int] = {}
     results = []
     for f in result.findings:
-        rule = rules.get(f.rule_id)
-        rem = remediation_for(rule) if rule is not None else remediation_for_finding(f)
+        rem = remediation_for_finding(f, rules)
         key = (f.fingerprint, f.prop("path") or f.path)
         occurrence = seen.get(key, 0)
         seen[key] = occurrence + 1

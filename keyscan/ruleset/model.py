@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Iterator, Optional
 
 from ..models import Confidence, Severity
 
@@ -60,3 +60,31 @@ class Rule:
     negative_examples: tuple[Example, ...] = ()
     source: str = field(default="", compare=False)
     """The file the rule came from (for error messages)."""
+
+
+@dataclass(frozen=True)
+class RuleCatalogue:
+    """The rules a scan ran with, as loaded (built-in and ``--rules``), by id.
+
+    :class:`~keyscan.models.ScanResult` carries the catalogue its engine used,
+    so reports and ``keyscan explain`` describe a custom rule exactly as they
+    describe a built-in one, without loading any rule file again.
+    """
+
+    rules: tuple[Rule, ...] = ()
+    _by_id: dict[str, Rule] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_id", {r.id: r for r in self.rules})
+
+    def get(self, rule_id: str) -> Optional[Rule]:
+        return self._by_id.get(rule_id)
+
+    def __contains__(self, rule_id: object) -> bool:
+        return rule_id in self._by_id
+
+    def __iter__(self) -> Iterator[Rule]:
+        return iter(self.rules)
+
+    def __len__(self) -> int:
+        return len(self.rules)
