@@ -350,7 +350,7 @@ def scan(options: ScanOptions) -> ScanResult:
     """
     t0 = time.perf_counter()
     _validate(options)
-    baseline = frozenset(_baseline.load(options.baseline)) if options.baseline else frozenset()
+    baseline = _baseline.load(options.baseline) if options.baseline else None
     engine = build_engine(options)
     skipped: list[SkippedFile] = []
     findings: list[Finding] = []

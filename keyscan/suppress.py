@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Optional, Sequence
 
 from .models import Finding
+
+if TYPE_CHECKING:
+    from .baseline import Baseline
 
 INLINE_MARKERS = ("keyscan:allow", "gitleaks:allow", "pragma: allowlist secret")
 
@@ -19,7 +22,7 @@ def has_inline_allow(line: str) -> bool:
     return any(marker in line for marker in INLINE_MARKERS)
 
 
-def apply_suppressions(findings: Iterable[Finding], *, baseline: frozenset[str] = frozenset(),
+def apply_suppressions(findings: Iterable[Finding], *, baseline: "Optional[Baseline]" = None,
                        allow_values: Sequence[str] = (), allow_regexes: Sequence[str] = ()
                        ) -> tuple[list[Finding], dict[str, int]]:
     allowed = set(allow_values)
@@ -29,7 +32,7 @@ def apply_suppressions(findings: Iterable[Finding], *, baseline: frozenset[str] 
     for f in findings:
         if has_inline_allow(f.line_text):
             counts["inline-allow"] += 1
-        elif f.fingerprint in baseline:
+        elif baseline is not None and baseline.matches(f):
             counts["baseline"] += 1
         elif f.secret in allowed or any(p.search(f.secret) for p in patterns):
             counts["allowlist"] += 1

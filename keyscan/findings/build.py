@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Optional
 
 from ..detect.engine import RawMatch
 from ..documents import Document
 from ..models import Finding
-from ..redact import redact
+from ..fingerprint import fingerprint as _fingerprint
+from ..redact import is_password_class, redact
 
 
 @dataclass(frozen=True)
@@ -29,8 +29,9 @@ class Candidate:
 
 
 def fingerprint(rule_id: str, secret: str) -> str:
-    """Stable across line moves: a hash of the rule and the secret only."""
-    return hashlib.sha256(f"{rule_id}\x00{secret}".encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    """Stable across line moves: a slow hash of the rule and the secret only
+    (see :mod:`keyscan.fingerprint`)."""
+    return _fingerprint(rule_id, secret)
 
 
 def resolve_overlaps(cands: list[Candidate]) -> list[Candidate]:
@@ -69,7 +70,7 @@ def build_finding(doc: Document, cand: Candidate) -> Finding:
         start_column=start_col,
         end_line=end_line,
         end_column=end_col + 1,
-        redacted=redact(m.secret),
+        redacted=redact(m.secret, prefix=not is_password_class(rule.id, rule.tags)),
         fingerprint=fingerprint(rule.id, m.secret),
         severity=m.severity or rule.severity,
         confidence=m.confidence,

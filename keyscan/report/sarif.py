@@ -37,7 +37,7 @@ from .interface import ReportContext, shown_secret
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 INFORMATION_URI = "https://github.com/keyscan/keyscan"
 SRCROOT = "%SRCROOT%"
-FINGERPRINT_KEY = "keyscanSecret/v1"
+FINGERPRINT_KEY = "keyscanSecret/v2"
 CWE_798 = "CWE-798"
 CONTEXT_MAX = 240  # characters of the line around the secret in contextRegion
 
@@ -107,7 +107,7 @@ class _Secrets:
     def scrub(self, path: str, text: str) -> str:
         for s in self.by_path.get(path, ()):
             if s in text:
-                text = text.replace(s, redact(s))
+                text = text.replace(s, redact(s, prefix=False))
         return text
 
     def mask(self, path: str, line_no: int, text: str, offset: int = 0) -> str:
@@ -127,7 +127,7 @@ class _Secrets:
             else:
                 merged.append([a, b])
         for a, b in reversed(merged):
-            text = text[:a] + redact(text[a:b]) + text[b:]
+            text = text[:a] + redact(text[a:b], prefix=False) + text[b:]
         return text
 
 
@@ -195,7 +195,7 @@ def _region(f: Finding, ctx: ReportContext, secrets: _Secrets) -> tuple[dict, Op
         # forms included), then by value.
         left = secrets.scrub(f.path, secrets.mask(f.path, f.start_line, line[:start]))
         right = secrets.scrub(f.path, secrets.mask(f.path, f.start_line, line[end:], end))
-        shown = redact(f.secret or line[start:end])
+        shown = f.redacted
         line = left + shown + right
         start, end = len(left), len(left) + len(shown)
     lo = max(0, start - (CONTEXT_MAX - (end - start)) // 2)
