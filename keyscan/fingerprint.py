@@ -18,7 +18,7 @@ fingerprints it protects, which protects nothing.  So:
 * **report fingerprints** (JSON ``fingerprint``, SARIF, GitLab, NHI9) use the
   fixed salt :data:`REPORT_SALT`: stable everywhere, each guess costs one
   scrypt;
-* **baselines** use a random salt stored in the baseline file
+* **baselines** use a random salt stored in the baseline file (``baseline_id``)
   (:mod:`keyscan.baseline`): entries stay stable for that file's lifetime,
   and no table precomputed for one repository (or for every keyscan user)
   applies to another.

@@ -73,12 +73,12 @@ def test_baseline_has_its_own_salt_and_no_report_fingerprint(tmp_path):
     assert run_keyscan("baseline", "create", str(tmp_path), "-o", str(out2)).returncode == 0
     d1, d2 = json.loads(out1.read_text()), json.loads(out2.read_text())
     assert d1["version"] == 2 and d1["fingerprint"]["scheme"] == "scrypt"
-    assert d1["fingerprint"]["salt"] != d2["fingerprint"]["salt"]
+    assert d1["fingerprint"]["baseline_id"] != d2["fingerprint"]["baseline_id"]
     fps = {d1["entries"][0]["fingerprint"], d2["entries"][0]["fingerprint"]}
     assert len(fps) == 2
     assert fp.fingerprint("github-pat-classic", TOKEN) not in fps
     assert fp.legacy_fingerprint("github-pat-classic", TOKEN) not in fps
-    salt = bytes.fromhex(d1["fingerprint"]["salt"])
+    salt = bytes.fromhex(d1["fingerprint"]["baseline_id"])
     assert d1["entries"][0]["fingerprint"] == fp.fingerprint("github-pat-classic", TOKEN, salt)
     res = _finding(tmp_path, f"T={TOKEN}\n", "a.env", baseline=str(out1))
     assert res.findings == () and dict(res.suppressed) == {"baseline": 1}
@@ -109,19 +109,19 @@ def test_update_rewrites_version_1_in_version_2(tmp_path):
     assert proc.returncode == 0 and "1 entries kept, 1 removed" in proc.stderr, proc.stderr
     doc = json.loads(path.read_text())
     assert doc["version"] == 2
-    salt = bytes.fromhex(doc["fingerprint"]["salt"])
+    salt = bytes.fromhex(doc["fingerprint"]["baseline_id"])
     assert [e["fingerprint"] for e in doc["entries"]] == [fp.fingerprint("github-pat-classic", TOKEN, salt)]
     # The updated file still hides the finding; an update keeps the salt.
     assert _finding(src, f"T={TOKEN}\n", "a.env", baseline=str(path)).findings == ()
     assert run_keyscan("baseline", "update", str(src), "-b", str(path)).returncode == 0
-    assert json.loads(path.read_text())["fingerprint"]["salt"] == doc["fingerprint"]["salt"]
+    assert json.loads(path.read_text())["fingerprint"]["baseline_id"] == doc["fingerprint"]["baseline_id"]
 
 
 @pytest.mark.parametrize("doc, needle", [
     ({"tool": "keyscan", "version": 3, "entries": []}, "newer than this keyscan"),
     ({"tool": "keyscan", "version": 2, "fingerprint": {"scheme": "sha256"}, "entries": []}, "unsupported"),
     ({"tool": "keyscan", "version": 2, "fingerprint": {"scheme": "scrypt", "n": 1024, "r": 8, "p": 1,
-                                                       "salt": "00"}, "entries": []}, "salt"),
+                                                       "baseline_id": "00"}, "entries": []}, "baseline_id"),
 ])
 def test_bad_baseline_scheme_is_a_usage_error(doc, needle):
     with pytest.raises(UsageError, match=needle):
