@@ -11,7 +11,7 @@ import os
 import sys
 from typing import List, Optional
 
-COMMANDS = {"scan", "rules", "explain", "report", "baseline", "init", "mcp", "version"}
+COMMANDS = {"scan", "rules", "explain", "report", "baseline", "init", "mcp", "version", "redact", "hook"}
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_RUNTIME, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
@@ -27,6 +27,12 @@ def main(argv: Optional[List[str]] = None) -> int:
 
         sys.stdout.write(f"keyscan {__version__}\n")
         return EXIT_OK
+    if len(args) == 2 and args[0] == "hook" and not args[1].startswith("-"):
+        # Agent hooks run before every prompt and tool call: no click import;
+        # never raises (fails closed, exit 2).
+        from .hooks import main as hook_main
+
+        return hook_main(args[1])
     if not args or (args[0] not in COMMANDS and args[0] not in ("--help", "-h")):
         args.insert(0, "scan")
     try:

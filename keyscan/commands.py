@@ -126,6 +126,8 @@ def build_cli() -> click.Group:
     cli.add_command(report_cmd)
     cli.add_command(mcp_cmd)
     cli.add_command(init_cmd)
+    cli.add_command(redact_cmd)
+    cli.add_command(hook_cmd)
     cli.add_command(rules_group)
     cli.add_command(baseline_group)
     return cli
@@ -395,13 +397,27 @@ PRE_COMMIT_SNIPPET = """\
 @click.argument("path", cls=_Argument, default=".", required=False, help="Project directory.")
 @click.option("--force", is_flag=True, help="Overwrite an existing .keyscan.toml.")
 @click.option("--pre-commit", is_flag=True, help="Also add the keyscan hook to .pre-commit-config.yaml.")
+@click.option("--hooks", "hooks", multiple=True, type=click.Choice(("claude-code", "codex", "gemini-cli")),
+              help="Only install the agent hook (repeatable) into the project's settings (.claude/settings.json, "
+              ".codex/hooks.json, .gemini/settings.json), merging with what is there.")
+@click.option("--user", is_flag=True, help="With --hooks: install into the user's settings instead.")
 @guarded
-def init_cmd(path: str, force: bool, pre_commit: bool) -> None:
+def init_cmd(path: str, force: bool, pre_commit: bool, hooks: tuple[str, ...], user: bool) -> None:
     from ._version import __version__
     from .config import TEMPLATE
 
     if not os.path.isdir(path):
         raise UsageError(f"not a directory: {path}")
+    if user and not hooks:
+        raise UsageError("--user needs --hooks")
+    if hooks:
+        from .hooks import install
+
+        for agent in hooks:
+            where, added = install(agent, "user" if user else "project", path)
+            click.echo(f"installed the keyscan {agent} hook in {where}" if added else
+                       f"{where} already has the keyscan {agent} hook", err=True)
+        return
     target = os.path.join(path, ".keyscan.toml")
     if os.path.exists(target) and not force:
         raise UsageError(f"{target} exists (use --force to overwrite)")
@@ -532,3 +548,110 @@ def _render_rich(draw) -> str:
     buf = io.StringIO()
     draw(Console(file=buf, width=160, no_color=True, highlight=False))
     return buf.getvalue()
+
+
+# --------------------------------------------------------------------------
+# redact
+
+
+@click.command("redact", cls=_Command,
+               help="Replace each finding's secret by a marker such as «REDACTED:rule:sha256:1a2b3c4d», written in "
+               "the secret's own encoding there (JSON escapes, notebook, JSONL, log, base64, URL, .env). "
+               "Default: a dry run printing a diff (secrets never shown). Use - to filter stdin to stdout. "
+               "Exit 1 when something was or would be redacted (or could not be).")
+@click.argument("paths", cls=_Argument, nargs=-1,
+                help="Files or directories (default: .). Use - to redact stdin to stdout.")
+@click.option("--dry-run/--in-place", "dry_run", default=True,
+              help="Print a unified diff (default), or rewrite the files atomically (same mode), after a backup.")
+@click.option("--backup-dir", help="With --in-place: where the original files are copied (owner-only, 0700). "
+              "[default: ~/.local/state/keyscan/redact-backups/<UTC time>]")
+@click.option("--no-backup", is_flag=True, help="With --in-place: keep no copy of the original files.")
+@click.option("--ascii", "ascii_only", is_flag=True, help="Write [REDACTED:...] instead of «REDACTED:...».")
+@click.option("--min-severity", help=f"Redact only findings at or above: {SEVERITIES}. [default: info]")
+@_rules_option
+@_disable_rule_option
+@_no_entropy_option
+@click.option("--max-file-size", help="Skip (and list) files larger than this (e.g. 10MB). [default: 0, no limit]")
+@click.option("--follow-symlinks", is_flag=True, help="Follow symbolic links.")
+@click.option("--baseline", help="Leave the findings of this baseline as they are.")
+@click.option("--config", help="Configuration file (default: .keyscan.toml or [tool.keyscan] in pyproject.toml "
+              "in the first path).")
+@click.option("--jobs", "-j", type=click.IntRange(min=0), default=0,
+              help="Worker processes (0: one per core for large scans).")
+@_engine_option
+@_no_progress_option
+@click.option("--quiet", "-q", is_flag=True, help="Print only the diff (no summary).")
+@guarded
+def redact_cmd(paths: tuple[str, ...], dry_run: bool, backup_dir: Optional[str], no_backup: bool, ascii_only: bool,
+               min_severity: Optional[str], rules: tuple[str, ...], disable_rule: tuple[str, ...], no_entropy: bool,
+               max_file_size: Optional[str], follow_symlinks: bool, baseline: Optional[str], config: Optional[str],
+               jobs: int, engine: str, no_progress: bool, quiet: bool) -> None:
+    from dataclasses import replace
+
+    from . import redaction
+
+    paths = paths or (".",)
+    if "-" in paths and len(paths) > 1:
+        raise UsageError("redact -: standard input cannot be combined with paths")
+    if no_backup and backup_dir:
+        raise UsageError("--no-backup and --backup-dir cannot be combined")
+    cfg = _config(config, paths[0])
+    options = _scan_options(
+        cfg, paths, rules=rules, disable_rule=disable_rule, no_entropy=no_entropy, max_file_size=max_file_size,
+        follow_symlinks=follow_symlinks, min_severity=min_severity, jobs=jobs, engine=engine, baseline=baseline)
+    if paths == ("-",):
+        data = options.stdin_data or b""
+        out, result = redaction.redact_stream(options, data, ascii_only=ascii_only)
+        sys.stdout.buffer.write(out)
+        sys.stdout.flush()
+        _redact_summary(result, dry_run=False, quiet=quiet, backups=None)
+        _exit(result.exit_code)
+        return
+    with _progress(enabled=not (no_progress or quiet) and sys.stderr.isatty()) as progress_cb:
+        result = redaction.plan(replace(options, progress=progress_cb), ascii_only=ascii_only)
+    backups = None
+    if dry_run:
+        for change in result.changes:
+            sys.stdout.write(change.diff())
+    else:
+        backups = None if no_backup else (backup_dir or redaction.default_backup_dir())
+        stale = redaction.write_changes(result.changes, backup_dir=backups)
+        if stale:
+            result = replace(result, changes=tuple(c for c in result.changes if c.path not in stale),
+                             not_redacted=result.not_redacted + tuple(
+                                 redaction.NotRedacted(p, "changed on disk during the run; run again") for p in stale))
+    _redact_summary(result, dry_run=dry_run, quiet=quiet, backups=backups)
+    _exit(result.exit_code)
+
+
+def _redact_summary(result, *, dry_run: bool, quiet: bool, backups: Optional[str]) -> None:
+    for n in result.not_redacted:
+        where = f"{n.path}:{n.line}" if n.line else n.path
+        rule = f" {n.rule_id}" if n.rule_id else ""
+        sys.stderr.write(f"keyscan: not redacted: {where}{rule}: {n.reason}\n")
+    if quiet:
+        return
+    secrets = len(result.redactions)
+    files = len(result.changes)
+    if dry_run:
+        tail = "; nothing written (use --in-place to rewrite)" if files else ""
+        sys.stderr.write(f"keyscan: {secrets} secret(s) in {files} file(s) would be redacted{tail}\n")
+    else:
+        sys.stderr.write(f"keyscan: redacted {secrets} secret(s) in {files} file(s)"
+                         + (f"; originals backed up in {backups}" if backups and files else "") + "\n")
+
+
+# --------------------------------------------------------------------------
+# hook
+
+
+@click.command("hook", cls=_Command,
+               help="Agent hook: read one hook event (JSON) on stdin; block a prompt or tool call carrying a secret, "
+               "flag a tool result carrying one (never echoing it); fail closed (exit 2) on malformed input. "
+               "Install with `keyscan init --hooks AGENT`.")
+@click.argument("agent", cls=_Argument, type=click.Choice(("claude-code", "codex", "gemini-cli")),
+                help="claude-code, codex or gemini-cli.")
+def hook_cmd(agent: str) -> None:
+    from .hooks import main
+
+    _exit(main(agent))

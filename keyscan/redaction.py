@@ -101,10 +101,15 @@ class Redaction:
 
 @dataclass(frozen=True)
 class NotRedacted:
+    """A finding (or a file) left as it is, and why.  ``rule_id`` is empty for
+    a whole file: one keyscan did not scan (binary...) or cannot rewrite."""
+
     path: str
     reason: str
     rule_id: str = ""
     line: int = 0
+    findings: int = 1
+    """Findings left in clear (0 for a file that was not scanned)."""
 
 
 @dataclass(frozen=True)
@@ -143,8 +148,9 @@ class RedactResult:
 
     @property
     def exit_code(self) -> int:
-        """As ``scan``: 1 when something was (or would be) redacted or a finding remains."""
-        return 1 if self.changes or self.not_redacted else 0
+        """As ``scan``: 1 when something was (or would be) redacted or a finding
+        remains in clear; files that were not scanned are listed, not counted."""
+        return 1 if self.changes or any(n.findings for n in self.not_redacted) else 0
 
 
 # --------------------------------------------------------------------------
@@ -615,10 +621,10 @@ class Redactor:
         changed) and what could not be redacted, with the reason."""
         reason = unsafe_reason(data)
         if reason:
-            return None, [NotRedacted(path, f"not rewritable: {reason}")]
+            return None, [NotRedacted(path, f"not rewritable: {reason}", findings=0)]
         doc = _read_text(data)
         if isinstance(doc, str):
-            return None, [NotRedacted(path, doc)]
+            return None, [NotRedacted(path, doc, findings=0)]
         ascii_only = self.ascii_only or (doc.encoding == "utf-8" and not doc.valid_utf8)
         current = doc
         done: list[Redaction] = []
@@ -726,20 +732,21 @@ def plan(options: ScanOptions, *, ascii_only: bool = False) -> RedactResult:
     for f in result.findings:
         by_path.setdefault(f.path, []).append(f)
     changes: list[FileChange] = []
-    failed = [NotRedacted(sk.path, f"not scanned: {sk.reason}") for sk in result.skipped]
+    failed = [NotRedacted(sk.path, f"not scanned: {sk.reason}", findings=0) for sk in result.skipped]
     for path, found in sorted(by_path.items()):
         try:
             st = os.lstat(path)
         except OSError:
             failed.append(NotRedacted(path, "not rewritable: archive member or not a file on disk",
-                                      found[0].rule_id, found[0].start_line))
+                                      findings=len(found)))
             continue
         if not stat.S_ISREG(st.st_mode):
-            failed.append(NotRedacted(path, "not rewritable: not a regular file"))
+            failed.append(NotRedacted(path, "not rewritable: not a regular file", findings=len(found)))
             continue
         with open(path, "rb") as fh:
             data = fh.read()
         change, not_done = redactor.redact_bytes(path, data)
+        not_done = [replace(n, findings=len(found)) if not n.rule_id else n for n in not_done]
         if change is not None:
             changes.append(change)
         failed.extend(not_done)

@@ -202,3 +202,36 @@ def test_install_refuses_broken_settings(tmp_path):
     assert settings.read_text() == "{ not json"
     with pytest.raises(ValueError):
         merge_hooks({"hooks": []}, "claude-code", "keyscan hook claude-code")
+
+
+# -- command line ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["claude-code.PreToolUse.Bash.json", "gemini-cli.AfterTool.json",
+                                  "codex.UserPromptSubmit.json"])
+def test_cli_hook(name):
+    from conftest import run_keyscan
+
+    agent = _agent(name)
+    proc = run_keyscan("hook", agent, input=payload(name).decode())
+    assert proc.returncode == 0 and proc.stdout.startswith("{")
+    assert json.loads(proc.stdout)
+    for value in KEYS.values():
+        assert value not in proc.stdout + proc.stderr
+    clean = run_keyscan("hook", agent, input=payload(name, secrets=False).decode())
+    assert clean.returncode == 0 and clean.stdout == ("{}\n" if agent == "gemini-cli" else "")
+    broken = run_keyscan("hook", agent, input="{")
+    assert broken.returncode == 2 and broken.stdout == "" and "blocked to be safe" in broken.stderr
+
+
+def test_cli_init_hooks(tmp_path):
+    from conftest import run_keyscan
+
+    proc = run_keyscan("init", str(tmp_path), "--hooks", "claude-code", "--hooks", "codex")
+    assert proc.returncode == 0, proc.stderr
+    assert "installed the keyscan claude-code hook" in proc.stderr
+    assert not (tmp_path / ".keyscan.toml").exists()
+    assert json.loads((tmp_path / ".codex" / "hooks.json").read_text())["hooks"]["UserPromptSubmit"]
+    again = run_keyscan("init", str(tmp_path), "--hooks", "claude-code")
+    assert again.returncode == 0 and "already has the keyscan claude-code hook" in again.stderr
+    assert run_keyscan("init", str(tmp_path), "--user").returncode == 2

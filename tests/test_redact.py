@@ -412,3 +412,52 @@ def test_fixture_copies(tmp_path, name):
         if rel not in unchanged:
             assert after[rel] == data, rel
     assert plan(_options(root)).changes == ()
+
+
+# -- command line ----------------------------------------------------------------
+
+
+def test_cli_dry_run_in_place_and_second_run(tmp_path):
+    from conftest import run_keyscan
+
+    root = tmp_path / "gen"
+    secrets = generate(root)
+    before = _snapshot(root)
+    dry = run_keyscan("redact", str(root), "--no-progress")
+    assert dry.returncode == 1, dry.stderr
+    assert _snapshot(root) == before
+    assert "+GITHUB_TOKEN=«REDACTED:github-pat-classic:sha256:" in dry.stdout
+    assert "-GITHUB_TOKEN=ghp_…(40)" in dry.stdout
+    for value in secrets.values():
+        assert value not in dry.stdout and value not in dry.stderr
+    assert "would be redacted" in dry.stderr
+    assert f"not redacted: {root}/cache.db: not scanned: binary" in dry.stderr
+    backups = tmp_path / "bk"
+    wet = run_keyscan("redact", "--in-place", "--backup-dir", str(backups), str(root), "--no-progress")
+    assert wet.returncode == 1 and wet.stdout == ""
+    assert f"originals backed up in {backups}" in wet.stderr
+    assert run_keyscan("scan", str(root), "-q").returncode == 0
+    again = run_keyscan("redact", "--in-place", "--no-backup", str(root), "--no-progress")
+    assert again.returncode == 0, again.stderr
+    assert "redacted 0 secret(s) in 0 file(s)" in again.stderr
+
+
+def test_cli_stdin_filter():
+    from conftest import run_keyscan
+
+    token = fakekeys.FakeKeys(11).github()
+    proc = run_keyscan("redact", "-", input=f"a\nGITHUB_TOKEN={token}\nb\n")
+    assert proc.returncode == 1
+    assert proc.stdout.startswith("a\nGITHUB_TOKEN=«REDACTED:github-pat-classic:sha256:")
+    assert proc.stdout.endswith("»\nb\n") and token not in proc.stdout + proc.stderr
+    clean = run_keyscan("redact", "-", input="nothing here\n")
+    assert clean.returncode == 0 and clean.stdout == "nothing here\n"
+
+
+def test_cli_usage_errors(tmp_path):
+    from conftest import run_keyscan
+
+    proc = run_keyscan("redact", "--in-place", "--no-backup", "--backup-dir", str(tmp_path), str(tmp_path))
+    assert proc.returncode == 2 and "cannot be combined" in proc.stderr
+    proc = run_keyscan("redact", "-", str(tmp_path), input="")
+    assert proc.returncode == 2
