@@ -734,6 +734,10 @@ def plan(options: ScanOptions, *, ascii_only: bool = False) -> RedactResult:
     changes: list[FileChange] = []
     failed = [NotRedacted(sk.path, f"not scanned: {sk.reason}", findings=0) for sk in result.skipped]
     for path, found in sorted(by_path.items()):
+        if any(f.prop("archive_member") for f in found):
+            failed.append(NotRedacted(path, "not rewritable: archive member (the archive is left as it is)",
+                                      found[0].rule_id, found[0].start_line, findings=len(found)))
+            continue
         try:
             st = os.lstat(path)
         except OSError:
