@@ -62,7 +62,7 @@ MIRRORS = Path(os.environ.get("KEYSCAN_BENCH_MIRRORS", "/work/.mirror"))
 CREDDATA_REPO = "Samsung/CredData"
 OUT = WORK / "creddata"
 ALLOWED_FIRST = set("89abcdef")
-DEFAULT_LIMIT = 60
+DEFAULT_LIMIT = 0
 
 
 def assert_allowed(repo_id: str) -> None:
@@ -436,7 +436,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--mirrors", type=Path, default=MIRRORS,
                     help="directory of bare mirrors OWNER+NAME[/repo] (default: %(default)s)")
     ap.add_argument("--limit", type=int, default=DEFAULT_LIMIT,
-                    help="first N repositories of the 8-f half, by id (0: all 165; default %(default)s)")
+                    help="only the first N repositories of the 8-f half, by id (default: all 165)")
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("repos", help="list OWNER/NAME COMMIT ID of the repositories to fetch")
     p.add_argument("--missing", action="store_true", help="only those not yet fetched")
