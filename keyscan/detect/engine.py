@@ -5,6 +5,11 @@ Rule regexes are compiled lazily (the first time a rule's keyword is seen), so
 a scan pays only for the rules that can match.  There is no per-line or
 per-rule loop over the input: the prefilter reads every byte once in native
 code and Python only looks at the hits.
+
+An :class:`Engine` is safe to use from several threads at once: the Hyperscan
+prefilter gives each thread its own scratch space, compiled rule regexes are
+only ever added (a race compiles one twice, harmlessly) and decoders keep no
+per-document state outside the document.
 """
 
 from __future__ import annotations

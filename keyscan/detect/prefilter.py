@@ -29,6 +29,7 @@ a decoder can match at those places instead of searching the file again.
 
 from __future__ import annotations
 
+import threading
 from typing import NamedTuple, Optional, Protocol, Sequence
 
 import regex
@@ -160,8 +161,16 @@ class HyperscanPrefilter:
                                      for e, w in zip(self.exprs, self._width))
             self._db = self._compile([_expression(e, a) for e, a in zip(self.exprs, self.in_database)],
                                      [_hs_literal(t) for t in self.triggers], self._locates)
-        self._scratch = hyperscan.Scratch(self._db)
-        self._db.scratch = self._scratch
+        # Hyperscan needs one scratch per concurrent scan: each thread clones
+        # its own from this prototype on first use (the engine is thread-safe).
+        self._scratch_proto = hyperscan.Scratch(self._db)
+        self._local = threading.local()
+
+    def _scratch(self):
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = self._scratch_proto.clone()
+        return scratch
 
     def _compile(self, expressions: list[bytes], triggers: Sequence[bytes] = (), locates: Sequence[bool] = ()):
         """Rule expressions get ids 0..n-1; triggers (case-sensitive literals,
@@ -220,7 +229,7 @@ class HyperscanPrefilter:
             elif anchors[i].match(data, to):
                 append((i, to))
 
-        self._db.scan(data, match_event_handler=on_match)
+        self._db.scan(data, match_event_handler=on_match, scratch=self._scratch())
         if ends:
             out.extend(self._confirm(data, ends))
         return out, seen
