@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 from .detect.engine import Engine
 from .documents import Document
@@ -14,25 +14,33 @@ from .models import Finding, ScanOptions, SkippedFile
 from .pipeline import scan_document
 from .sources import git
 from .sources.filesystem import _display
+from .sources.pathfilter import PathFilter
 from .workers import make_pool, running
 
 HISTORY_PARALLEL_MIN_COMMITS = 200
 
 
 class _Target:
-    """Where a repository path is shown: relative to the scanned directory."""
+    """Where a repository path is shown: relative to the scanned directory,
+    and whether the scanned directory's path filter excludes it."""
 
-    def __init__(self, path: str, root: Optional[str] = None):
+    def __init__(self, path: str, root: Optional[str] = None, exclude: Sequence[str] = ()):
         self.root = root or git.repo_root(path)
         abs_path = os.path.abspath(path)
         rel = os.path.relpath(abs_path, self.root)
         self.prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
         self.display_root = path
         self.pathspec = [self.prefix] if self.prefix else []
+        self.filter = PathFilter(path, exclude) if os.path.isdir(path) else None
+
+    def relative(self, repo_path: str) -> str:
+        return repo_path[len(self.prefix):] if self.prefix and repo_path.startswith(self.prefix) else repo_path
 
     def display(self, repo_path: str) -> str:
-        rel = repo_path[len(self.prefix):] if self.prefix and repo_path.startswith(self.prefix) else repo_path
-        return _display(self.display_root, rel)
+        return _display(self.display_root, self.relative(repo_path))
+
+    def excluded(self, repo_path: str) -> bool:
+        return self.filter is not None and self.filter.excludes(self.relative(repo_path))
 
 
 @dataclass
@@ -61,7 +69,7 @@ def _scan_patch(engine: Engine, chunk: bytes, target: _Target, seen_blobs: set[s
         return
     cp = git.parse_patch(chunk, header=header)
     for fp in cp.files:
-        if not fp.lines and not fp.binary:
+        if not fp.lines and not fp.binary or target.excluded(fp.path):
             continue
         if fp.blob and fp.blob in seen_blobs:
             continue
@@ -85,8 +93,8 @@ def _scan_patch(engine: Engine, chunk: bytes, target: _Target, seen_blobs: set[s
 
 
 def _scan_commits(engine: Engine, root: str, display_root: str, commits: list[str],
-                  max_file_size: int) -> GitScan:
-    target = _Target(display_root, root)
+                  max_file_size: int, exclude: Sequence[str] = ()) -> GitScan:
+    target = _Target(display_root, root, exclude)
     # git reads history fastest newest first (delta chains run from new to old
     # objects); the few commits whose patch has a keyword hit are kept and then
     # parsed oldest first, so the first time a blob is seen is the commit that
@@ -133,7 +141,7 @@ class HistoryScan:
     def __init__(self, engine: Engine, path: str, options: ScanOptions,
                  progress: Optional[Callable[[int, int], None]] = None):
         self._engine, self._path, self._options, self._progress = engine, path, options, progress
-        self._target = _Target(path)
+        self._target = _Target(path, exclude=options.exclude)
         self._commits = git.rev_list(self._target.root, branch=options.branch, since=options.since,
                                      max_commits=options.max_commits or None, pathspec=self._target.pathspec)
         self._pool = None
@@ -145,7 +153,8 @@ class HistoryScan:
             # cache warm (interleaved commits cost git half as much again).
             self._parts = git.split_contiguous(self._commits, jobs)
             self._pool = make_pool(jobs, _init, (engine,))
-            self._pending = self._pool.imap(_worker, [(self._target.root, path, p, options.max_file_size)
+            self._pending = self._pool.imap(_worker, [(self._target.root, path, p, options.max_file_size,
+                                                       options.exclude)
                                                       for p in self._parts])
 
     def result(self) -> GitScan:
@@ -158,7 +167,7 @@ class HistoryScan:
             return GitScan()
         if self._pool is None:
             found = _scan_commits(self._engine, self._target.root, self._path, self._commits,
-                                  self._options.max_file_size)
+                                  self._options.max_file_size, self._options.exclude)
         else:
             pool, self._pool = self._pool, None
             found = GitScan()
@@ -227,7 +236,7 @@ _COMMIT_PROPS = ("commit", "commitDate")
 
 def scan_staged(engine: Engine, path: str, options: ScanOptions) -> GitScan:
     """Findings in what the next commit adds (the index against HEAD)."""
-    target = _Target(path)
+    target = _Target(path, exclude=options.exclude)
     out = GitScan()
     _scan_patch(engine, git.staged_patch(target.root), target, set(), out, header=False,
                 max_file_size=options.max_file_size)
@@ -236,7 +245,7 @@ def scan_staged(engine: Engine, path: str, options: ScanOptions) -> GitScan:
 
 def scan_diff(engine: Engine, path: str, ref: str, options: ScanOptions) -> GitScan:
     """Findings in lines added since ``ref`` (for pull requests)."""
-    target = _Target(path)
+    target = _Target(path, exclude=options.exclude)
     out = GitScan()
     _scan_patch(engine, git.diff_patch(target.root, ref), target, set(), out, header=False,
                 max_file_size=options.max_file_size)

@@ -189,3 +189,67 @@ def test_modes_cannot_be_combined(repo):
 def test_empty_repository_history_is_fine(repo):
     result = scan(ScanOptions(paths=(str(repo),), history=True, use_cache=False))
     assert result.findings == ()
+
+
+# -- issue 16, bug 2: one path filter for every source ---------------------
+
+
+@pytest.mark.parametrize("how", ["keyscanignore", "exclude", "nested-keyscanignore", "ignored-dir"])
+def test_excluded_file_is_excluded_by_diff_staged_and_history(repo, how):
+    (repo / "README.md").write_text("# demo\n")
+    commit(repo, "init", "2024-01-01T10:00:00+00:00")
+    git(repo, "branch", "base")
+    (repo / "sub").mkdir()
+    (repo / "sub" / "vendor").mkdir()
+    (repo / "sub" / "vendor" / "keys.env").write_text("GITHUB_TOKEN=" + TOKEN + "\n")
+    (repo / "kept.env").write_text("GITHUB_TOKEN=" + TOKEN2 + "\n")
+    exclude: tuple = ()
+    if how == "keyscanignore":
+        (repo / ".keyscanignore").write_text("sub/vendor/keys.env\n")
+    elif how == "exclude":
+        exclude = ("keys.env",)
+    elif how == "nested-keyscanignore":
+        (repo / "sub" / ".keyscanignore").write_text("vendor/*.env\n")
+    else:
+        (repo / ".keyscanignore").write_text("vendor/\n")
+    git(repo, "add", "-A")
+
+    def paths(**kw):
+        res = scan(ScanOptions(paths=(str(repo),), use_cache=False, exclude=exclude, **kw))
+        return sorted(os.path.relpath(f.path, repo) for f in res.findings)
+
+    assert paths() == ["kept.env"]
+    assert paths(staged=True) == ["kept.env"]
+    commit(repo, "add", "2024-01-02T10:00:00+00:00")
+    assert paths(diff_ref="base") == ["kept.env"]
+    assert paths(history=True) == ["kept.env"]
+    # deleted from the tree: still excluded from history (not reported as history_only)
+    (repo / "sub" / "vendor" / "keys.env").unlink()
+    commit(repo, "rm", "2024-01-03T10:00:00+00:00")
+    assert paths(history=True) == ["kept.env"]
+
+
+def test_gitignore_does_not_hide_committed_history(repo):
+    """.gitignore is about untracked files: a secret committed before its file
+    was ignored is still in history and still reported."""
+    (repo / ".env").write_text("GITHUB_TOKEN=" + TOKEN + "\n")
+    commit(repo, "oops", "2024-01-01T10:00:00+00:00")
+    git(repo, "rm", "-q", ".env")
+    (repo / ".gitignore").write_text(".env\n")
+    commit(repo, "ignore .env", "2024-01-02T10:00:00+00:00")
+    res = scan(ScanOptions(paths=(str(repo),), use_cache=False, history=True))
+    assert [(os.path.relpath(f.path, repo), f.prop("history_only")) for f in res.findings] == [(".env", "true")]
+
+
+def test_path_filter_matches_the_walk(tmp_path):
+    from keyscan.sources.pathfilter import PathFilter
+
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / ".gitignore").write_text("*.log\n!keep.log\nbuild/\n")
+    (tmp_path / "a" / ".keyscanignore").write_text("b/secret.txt\n")
+    (tmp_path / "a" / "b" / ".gitignore").write_text("!x.log\n")
+    f = PathFilter(str(tmp_path), ("*.tmp",), (".gitignore", ".keyscanignore"))
+    assert [p for p in ["x.log", "keep.log", "a/x.log", "a/b/x.log", "a/b/y.log", "a/b/secret.txt",
+                        "a/secret.txt", "build/z.py", "a/build/q", "n.tmp", "a/n.tmp", "ok.py"]
+            if f.excludes(p)] == ["x.log", "a/x.log", "a/b/y.log", "a/b/secret.txt", "build/z.py",
+                                  "a/build/q", "n.tmp", "a/n.tmp"]

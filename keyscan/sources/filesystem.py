@@ -25,16 +25,12 @@ import operator
 import os
 import stat
 import subprocess
-from typing import TYPE_CHECKING, Callable, Iterator, Optional, Sequence
-
-if TYPE_CHECKING:
-    import pathspec
+from typing import Callable, Iterator, Optional, Sequence
 
 from .carriers import carrier_kind, is_dependency_dir
 from .interface import SourceItem
+from .pathfilter import GIT_IGNORE_FILES, PathFilter
 
-IGNORE_FILES = (".gitignore", ".keyscanignore")
-GIT_IGNORE_FILE = ".gitignore"
 SkipFn = Callable[[str, str], None]
 IGNORED_MODES = ("carriers", "none", "all")
 NOT_COMMITTED = (("not_committed", "git-ignored"),)
@@ -51,40 +47,6 @@ def _display(root: str, rel: str) -> str:
     if root in (".", "./", ""):
         return rel
     return os.path.join(root, rel).replace(os.sep, "/") if rel else root
-
-
-def _load_spec(path: str) -> "Optional[pathspec.PathSpec]":
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            lines = fh.read().splitlines()
-    except OSError:
-        return None
-    lines = [ln for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
-    if not lines:
-        return None
-    import pathspec  # only where ignore files exist
-
-    return pathspec.GitIgnoreSpec.from_lines(lines)
-
-
-class _Ignores:
-    """Stack of (directory prefix, spec) pairs; the deepest decision wins."""
-
-    def __init__(self) -> None:
-        self.specs: "list[tuple[str, pathspec.PathSpec]]" = []
-
-    def ignored(self, rel: str, is_dir: bool) -> bool:
-        decision = False
-        for base, spec in self.specs:
-            if base and not rel.startswith(base):
-                continue
-            sub = rel[len(base):]
-            if is_dir:
-                sub += "/"
-            res = spec.check_file(sub)
-            if res.include is not None:
-                decision = res.include
-        return decision
 
 
 class _Tracked:
@@ -125,25 +87,30 @@ class _Tracked:
 class _Walk:
     """The state of one walk (ignore stacks, tracked files, options)."""
 
-    def __init__(self, root: str, max_size: int, follow: bool, on_skip: SkipFn, ignored: str) -> None:
+    def __init__(self, root: str, max_size: int, follow: bool, on_skip: SkipFn, ignored: str,
+                 own: PathFilter) -> None:
         self.root = root
         self.max_size = max_size
         self.follow = follow
         self.on_skip = on_skip
         self.mode = ignored
-        self.git = _Ignores()  # .gitignore, .git/info/exclude: scope rules apply
-        self.own = _Ignores()  # .keyscanignore, exclude: always left out
+        # .gitignore, .git/info/exclude: scope rules apply
+        self.git = PathFilter(root, (), GIT_IGNORE_FILES, git_info_exclude=True)
+        self.own = own  # .keyscanignore, exclude: always left out (the filter of every source)
         self.tracked = _Tracked(root)
         self.seen: set[tuple[int, int]] = set()
 
 
 def walk(root: str, *, max_file_size: int, follow_symlinks: bool, on_skip: SkipFn,
-         exclude: Sequence[str] = (), ignored: str = "carriers") -> Iterator[SourceItem]:
+         exclude: Sequence[str] = (), ignored: str = "carriers",
+         path_filter: Optional[PathFilter] = None) -> Iterator[SourceItem]:
     """Yield the files under ``root`` (a directory or a single file).
 
     ``exclude`` holds extra gitignore-style patterns relative to ``root``;
     ``ignored`` is the scope rule for git-ignored paths (``carriers``,
-    ``none``, ``all``: see the module docstring).
+    ``none``, ``all``: see the module docstring); ``path_filter``, when
+    given, replaces ``exclude`` (the :class:`PathFilter` of ``root`` every
+    source applies).
     """
     if ignored not in IGNORED_MODES:
         raise ValueError(f"unknown ignored mode {ignored!r}")
@@ -165,15 +132,8 @@ def walk(root: str, *, max_file_size: int, follow_symlinks: bool, on_skip: SkipF
             yield item
         return
 
-    w = _Walk(root, max_file_size, follow_symlinks, on_skip, ignored)
-    info_exclude = os.path.join(root, ".git", "info", "exclude")
-    spec = _load_spec(info_exclude) if os.path.isfile(info_exclude) else None
-    if spec:
-        w.git.specs.append(("", spec))
-    if exclude:
-        import pathspec
-
-        w.own.specs.append(("", pathspec.GitIgnoreSpec.from_lines(list(exclude))))
+    own = path_filter if path_filter is not None else PathFilter(root, exclude)
+    w = _Walk(root, max_file_size, follow_symlinks, on_skip, ignored, own)
     yield from _walk_dir(w, "", _NORMAL, "")
 
 
@@ -198,20 +158,12 @@ def _walk_dir(w: _Walk, rel_dir: str, state: int, repo: str) -> Iterator[SourceI
         return
 
     prefix = _display(root, "") if root in (".", "./", "") else os.path.join(root, "").replace(os.sep, "/")
-    pushed_git = pushed_own = 0
     names = {e.name for e in entries}
     if ".git" in names and rel_dir:
         repo = rel_dir  # a repository inside the walk: its own tracked files
-    for fname in IGNORE_FILES:
-        if fname in names:
-            spec = _load_spec(os.path.join(abs_dir, fname))
-            if spec:
-                if fname == GIT_IGNORE_FILE:
-                    w.git.specs.append((rel_dir, spec))
-                    pushed_git += 1
-                else:
-                    w.own.specs.append((rel_dir, spec))
-                    pushed_own += 1
+    dir_key = rel_dir.rstrip("/")
+    w.git.enter(dir_key, names)
+    w.own.enter(dir_key, names)
     tracked = w.tracked
     try:
         for entry in entries:
@@ -259,8 +211,8 @@ def _walk_dir(w: _Walk, rel_dir: str, state: int, repo: str) -> Iterator[SourceI
             if item:
                 yield item
     finally:
-        del w.git.specs[len(w.git.specs) - pushed_git:]
-        del w.own.specs[len(w.own.specs) - pushed_own:]
+        w.git.leave(dir_key)
+        w.own.leave(dir_key)
 
 
 def _names(path: str) -> set[str]:

@@ -1,0 +1,158 @@
+"""The one path filter every source applies (gitignore syntax, via ``pathspec``).
+
+A :class:`PathFilter` answers "is this path, relative to the scanned
+directory, excluded?" for the directory walk, for the lines of a ``--staged``
+or ``--diff`` patch and for the files of every commit of ``--history``, so a
+file excluded in one mode is excluded in all of them.
+
+Its patterns, the later overriding the earlier, as git orders them:
+
+* the ``exclude`` patterns (configuration ``exclude``, ``--exclude``),
+  relative to the scanned directory;
+* ``.keyscanignore`` in every directory from the scanned one down to the
+  file's, deeper files overriding shallower ones.
+
+``.gitignore`` is not part of it: it describes files git does not track, a
+scope question the walk answers (git-ignored files that carry secrets are
+scanned, see :mod:`keyscan.sources.filesystem`), and git sources only see
+tracked content (a ``.env`` committed before it was ignored is exactly what a
+history scan must find).  The walk uses this same class, with
+``GIT_IGNORE_FILES``, for its ``.gitignore`` stack.
+
+Ignore files are read from the scanned directory as it is on disk now (the
+user's current policy applies to old commits too).  An excluded directory
+excludes everything below it, as in git.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Iterable, Optional, Sequence
+
+if TYPE_CHECKING:
+    import pathspec
+
+KEYSCAN_IGNORE_FILES = (".keyscanignore",)
+"""The user's ignore files: left out by every source."""
+GIT_IGNORE_FILES = (".gitignore",)
+"""git's ignore files (the walk's scope rule, see the module docstring)."""
+
+
+def load_spec(path: str) -> "Optional[pathspec.PathSpec]":
+    """The gitignore patterns of the file at ``path`` (None: absent or empty)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return None
+    return spec_from_lines(lines)
+
+
+def spec_from_lines(lines: Iterable[str]) -> "Optional[pathspec.PathSpec]":
+    lines = [ln for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+    if not lines:
+        return None
+    import pathspec  # only where patterns exist
+
+    return pathspec.GitIgnoreSpec.from_lines(lines)
+
+
+class PathFilter:
+    """Gitignore-style exclusion of paths relative to ``root`` (``/``-separated,
+    directories without a trailing slash)."""
+
+    def __init__(self, root: str, exclude: Sequence[str] = (),
+                 ignore_files: Sequence[str] = KEYSCAN_IGNORE_FILES, git_info_exclude: bool = False):
+        self.root = root
+        self.exclude = tuple(exclude)
+        self.ignore_files = tuple(ignore_files)
+        self.git_info_exclude = git_info_exclude
+        self._base: "list[pathspec.PathSpec]" = []
+        self._setup()
+
+    def _setup(self) -> None:
+        self._base = []
+        self._loaded: set[str] = set()
+        self._specs: "dict[str, list[pathspec.PathSpec]]" = {}
+        """Directories with ignore patterns, parents before children."""
+        if self.git_info_exclude:
+            spec = load_spec(os.path.join(self.root, ".git", "info", "exclude"))
+            if spec:
+                self._base.append(spec)
+        spec = spec_from_lines(self.exclude)
+        if spec:
+            self._base.append(spec)
+
+    # Picklable for worker processes: the per-directory cache is rebuilt there.
+    def __getstate__(self) -> dict:
+        return {"root": self.root, "exclude": self.exclude, "ignore_files": self.ignore_files,
+                "git_info_exclude": self.git_info_exclude}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._setup()
+
+    def enter(self, rel_dir: str, names: "Optional[set[str]]" = None) -> None:
+        """Load the ignore files of directory ``rel_dir`` ("" for the root, no
+        trailing slash; ``names``, its entries when the caller has listed it,
+        saves the existence checks)."""
+        if rel_dir in self._loaded:
+            return
+        self._loaded.add(rel_dir)
+        specs = []
+        abs_dir = os.path.join(self.root, rel_dir) if rel_dir else self.root
+        for fname in self.ignore_files:
+            if names is not None and fname not in names:
+                continue
+            spec = load_spec(os.path.join(abs_dir, fname))
+            if spec:
+                specs.append(spec)
+        if specs:
+            self._specs[rel_dir] = specs
+
+    def leave(self, rel_dir: str) -> None:
+        """Forget a directory's ignore files (the walk is done with it)."""
+        self._loaded.discard(rel_dir)
+        self._specs.pop(rel_dir, None)
+
+    def _decide(self, rel: str, is_dir: bool) -> bool:
+        sub = rel + "/" if is_dir else rel
+        decision = False
+        for spec in self._base:
+            res = spec.check_file(sub)
+            if res.include is not None:
+                decision = res.include
+        for key, specs in self._specs.items():
+            if key:
+                if not sub.startswith(key) or sub[len(key):len(key) + 1] != "/":
+                    continue
+                tail = sub[len(key) + 1:]
+                if not tail or tail == "/":
+                    continue  # a directory's own ignore files do not apply to it
+            else:
+                tail = sub
+            for spec in specs:
+                res = spec.check_file(tail)
+                if res.include is not None:
+                    decision = res.include
+        return decision
+
+    def ignored(self, rel: str, is_dir: bool = False) -> bool:
+        """Whether ``rel`` itself is excluded, its parent directories assumed
+        not to be (the walk never enters an excluded directory)."""
+        return self._decide(rel, is_dir)
+
+    def excludes(self, rel: str) -> bool:
+        """Whether the file ``rel`` is excluded, itself or through a parent
+        directory (for sources that see paths, not directories: git patches)."""
+        rel = rel.strip("/")
+        if not rel:
+            return False
+        parts = rel.split("/")
+        self.enter("")
+        for i in range(1, len(parts)):
+            parent = "/".join(parts[:i])
+            if self._decide(parent, True):
+                return True
+            self.enter(parent)
+        return self._decide(rel, False)
