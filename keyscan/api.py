@@ -47,6 +47,7 @@ def build_engine(options: ScanOptions) -> Engine:
     if options.use_cache:
         cached = cache.load(key)
         if isinstance(cached, Engine):
+            cached.decode_depth = options.decode_depth
             return cached
     rules = load_rules(options.extra_rule_dirs, disabled=options.disabled_rules)
     if not options.entropy:
@@ -58,6 +59,7 @@ def build_engine(options: ScanOptions) -> Engine:
         raise UsageError(f"engine {options.engine!r} is not available: {exc}") from None
     if options.use_cache:
         cache.store(key, engine)
+    engine.decode_depth = options.decode_depth  # a scan setting, not part of the cached engine
     return engine
 
 
@@ -433,6 +435,8 @@ def _validate(options: ScanOptions) -> None:
                              ("--diff", bool(options.diff_ref))) if on]
     if len(modes) > 1:
         raise UsageError(f"{' and '.join(modes)} cannot be combined")
+    if options.decode_depth < 0:
+        raise UsageError("--decode-depth must be 0 or more")
     if options.git_ignored not in ("carriers", "none", "all"):
         raise UsageError(f"unknown git_ignored mode {options.git_ignored!r} (carriers, none, all)")
     if modes and "-" in options.paths:

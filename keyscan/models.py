@@ -154,6 +154,8 @@ class ScanOptions:
     allow_regexes: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     """Extra gitignore-style patterns of paths not to scan."""
+    decode_depth: int = 3
+    """Encoding layers (base64, hex, URL-encoding) decoded inside one another (0: none)."""
     git_ignored: str = "carriers"
     """Git-ignored files: ``carriers`` (those that carry secrets, see
     :mod:`keyscan.sources.carriers`), ``none`` or ``all``."""

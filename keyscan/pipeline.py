@@ -12,6 +12,7 @@ from .models import Finding
 def scan_document(doc: Document, engine: Engine) -> list[Finding]:
     cands: list[Candidate] = []
     found: dict[bytes, list[int]] = {}
+    doc.decode_depth = engine.decode_depth
     raw = engine.scan(doc.data, lambda: doc.text, doc.errors, triggers=found)
     doc.record_triggers(engine.triggers, found, engine.located)  # decoders' literal gates, answered by the same pass
     decoders = decoders_for(doc)

@@ -97,12 +97,13 @@ def test_padded_lines_of_one_width_are_not_joined():
     assert [b for _, _, b in _blobs(text)] == vals
 
 
-def test_depth_is_bounded_to_two(engine):
+def test_depth_is_bounded_to_three(engine):
     one = b64("token: " + GHP)
     two = b64("inner: " + one)
     three = b64("outer: " + two)
-    assert [f.rule_id for f in scan_bytes(engine, "a.txt", f"v: {two}\n".encode())] == ["github-pat-classic"]
-    assert scan_bytes(engine, "a.txt", f"v: {three}\n".encode()) == []
+    four = b64("more: " + three)
+    assert [f.rule_id for f in scan_bytes(engine, "a.txt", f"v: {three}\n".encode())] == ["github-pat-classic"]
+    assert scan_bytes(engine, "a.txt", f"v: {four}\n".encode()) == []
 
 
 @pytest.mark.parametrize("text", [

@@ -22,10 +22,15 @@ a secret cut by a line break decodes whole.
 URL-encoded tokens (``%XX`` runs) are decoded in place: literal characters map
 one to one, each ``%XX`` run maps to its encoded span.
 
-Decoding recurses once more into the decoded text (depth 2: a Kubernetes
-``.dockerconfigjson`` value holds JSON whose ``auth`` is base64 again; a
-URL-encoded ``Basic%20<b64>`` header); inner fragments map to the outer
-encoded span.
+Hex: a run of at least 32 hex digits (one case, even length) is decoded
+when the bytes are plausible text, like base64 (hex digests and random
+bytes never are).  Located as ``hex-decoded``.
+
+Decoding recurses into the decoded text up to ``Document.decode_depth``
+levels (default 3, ``--decode-depth``: a Kubernetes ``.dockerconfigjson``
+value holds JSON whose ``auth`` is base64 again; a URL-encoded
+``Basic%20<b64>`` header; base64 of hex of base64); inner fragments map to
+the outer encoded span, so a finding is placed at the outermost encoded text.
 """
 
 from __future__ import annotations
@@ -41,7 +46,13 @@ from .interface import Fragment, Segment
 
 MIN_B64 = 16
 MAX_B64 = 64 * 1024
-MAX_DEPTH = 2
+MAX_DEPTH = 3
+"""Default decoding depth (``Document.decode_depth`` overrides it)."""
+MIN_HEX = 32
+_HEX_DIGITS = b"0123456789abcdefABCDEF"
+_TEXT_NIBBLES = b"234567"
+"""High nibbles of printable ASCII: hex of text has one of them every other digit
+(a digest almost never does: the cheap test that keeps hashes out)."""
 MAX_BLOBS = 2000  # per text; a file full of base64 is data, not configuration
 
 _IMAGE_PREFIXES = ("iVBORw0KGgo", "/9j/", "R0lGOD", "UklGR", "PHN2Zy", "PD94bWwg",
@@ -72,11 +83,14 @@ class EncodedDecoder:
         return None
 
     def fragments(self, doc: Document) -> Iterable[Fragment]:
+        depth = getattr(doc, "decode_depth", MAX_DEPTH)
+        if depth < 1:
+            return []
         try:
             text = doc.text
             out: list[Fragment] = []
             # An ASCII file's bytes are its characters: no re-encoding needed.
-            _decode_all(text, None, 1, out, None, doc.data if len(doc.data) == len(text) else None)
+            _decode_all(text, None, 1, out, None, doc.data if len(doc.data) == len(text) else None, depth)
             return out
         except Exception:
             return []
@@ -119,7 +133,9 @@ def _b64_spans(text: str, ascii_bytes: Optional[bytes] = None) -> Iterable[tuple
     runs = [m.span() for m in _RUNS.finditer(raw.translate(_TABLE))]
     runs = [(s, e) for s, e in runs
             if not ((r := raw[s:e]).islower() or r.isupper())
-            or raw[e:e + 1] in _DASHES or (s and raw[s - 1:s] in _DASHES)]
+            or raw[e:e + 1] in _DASHES or (s and raw[s - 1:s] in _DASHES)
+            or (50 <= r[0] <= 55 and len(r) >= MIN_HEX and not r[:MIN_HEX:2].translate(None, _TEXT_NIBBLES)
+                and not r.translate(None, _HEX_DIGITS))]
     done = 0  # runs inside an extended URL-safe span were already covered
     for s, e in runs:
         if s < done:  # the rest of a run after an extended span is a run of its own
@@ -130,8 +146,8 @@ def _b64_spans(text: str, ascii_bytes: Optional[bytes] = None) -> Iterable[tuple
         urlsafe = (e < n and text[e] in "-_") or (s > 0 and text[s - 1] in "-_")
         if not urlsafe:
             run = text[s:e]
-            if run.islower() or run.isupper():
-                continue  # hex digests, lower-case words and paths, CONSTANTS: never base64 of text
+            if (run.islower() or run.isupper()) and not _is_hex(run):
+                continue  # lower-case words and paths, CONSTANTS: never base64 of text
         else:
             lo = max(0, s - 4096)
             while s > lo and text[s - 1] in _URLSAFE_CHARS:
@@ -148,10 +164,28 @@ def _b64_spans(text: str, ascii_bytes: Optional[bytes] = None) -> Iterable[tuple
             yield s, e
 
 
+def _is_hex(blob: str) -> bool:
+    """Hex of printable text: an even number (>= MIN_HEX) of hex digits of one case."""
+    if len(blob) < MIN_HEX or len(blob) % 2:
+        return False
+    raw = blob.encode("ascii", "replace")
+    return not raw[::2].translate(None, _TEXT_NIBBLES) and not raw.translate(None, _HEX_DIGITS) \
+        and (blob.islower() or blob.isupper() or blob.isdigit())
+
+
+def _hex_text(blob: str) -> Optional[str]:
+    try:
+        raw = binascii.a2b_hex(blob)
+    except (binascii.Error, ValueError):
+        return None
+    return _plausible(raw)
+
+
 def _decode_all(text: str, parent: Optional[Fragment], depth: int, out: list[Fragment],
-                parent_loc: Optional[str], ascii_bytes: Optional[bytes] = None) -> None:
+                parent_loc: Optional[str], ascii_bytes: Optional[bytes] = None,
+                max_depth: int = MAX_DEPTH) -> None:
     """Append fragments for every encoded value in ``text`` (a document text when
-    ``parent`` is None, else the text of ``parent``)."""
+    ``parent`` is None, else the text of ``parent``), ``max_depth`` levels deep."""
     seen: dict[str, Optional[str]] = {}
     n = 0
     for s, e, blob in _blobs(text, ascii_bytes):
@@ -163,15 +197,18 @@ def _decode_all(text: str, parent: Optional[Fragment], depth: int, out: list[Fra
             blob = blob[1:]
             if len(blob) < MIN_B64:
                 continue
-        if blob.islower() or blob.isupper():
-            continue  # snake_case words, CONSTANTS, hex: base64 of text mixes cases
+        kind = "base64"
+        if blob.islower() or blob.isupper() or blob.isdigit():
+            if not _is_hex(blob):
+                continue  # snake_case words, CONSTANTS: base64 of text mixes cases
+            kind = "hex"
         n += 1
         if n > MAX_BLOBS:
             break
         if blob in seen:
             decoded = seen[blob]
         else:
-            decoded = seen[blob] = _b64_text(blob, text, s)
+            decoded = seen[blob] = _hex_text(blob) if kind == "hex" else _b64_text(blob, text, s)
         if decoded is None:
             continue
         ctx = _NAME_BEFORE.search(text, max(0, s - 100), s)
@@ -181,7 +218,7 @@ def _decode_all(text: str, parent: Optional[Fragment], depth: int, out: list[Fra
             basic = ctx.group("basic") is not None
             name = "Authorization" if basic else ctx.group("name")
         frag_text = _with_context(decoded, name, basic)
-        loc = f"{name} (base64-decoded)" if name else "base64-decoded"
+        loc = f"{name} ({kind}-decoded)" if name else f"{kind}-decoded"
         if parent_loc:
             loc = f"{parent_loc} > {loc}"
         ds, de = _span(parent, s, e)
@@ -189,10 +226,10 @@ def _decode_all(text: str, parent: Optional[Fragment], depth: int, out: list[Fra
                         [Segment(0, len(frag_text), ds, collapsed=True, doc_end=de, location=loc)],
                         depth=depth)
         out.append(frag)
-        if depth < MAX_DEPTH:
-            _decode_all(frag_text, frag, depth + 1, out, loc)
+        if depth < max_depth:
+            _decode_all(frag_text, frag, depth + 1, out, loc, max_depth=max_depth)
     if "%" in text:
-        _url_tokens(text, parent, depth, out, parent_loc)
+        _url_tokens(text, parent, depth, out, parent_loc, max_depth)
 
 
 MIN_WRAP = 40
@@ -269,6 +306,16 @@ def _b64_text(blob: str, text: str, start: int) -> Optional[str]:
         raw = binascii.a2b_base64(body + "=" * ((4 - rem) % 4), strict_mode=True)
     except (binascii.Error, ValueError):
         return None
+    decoded = _plausible(raw)
+    if decoded is None:
+        return None
+    if start and _IMAGE_CONTEXT.search(text, max(0, start - 100), start):
+        return None
+    return decoded
+
+
+def _plausible(raw: bytes) -> Optional[str]:
+    """Decoded bytes as text, when they are almost all printable text."""
     if not raw.isascii():
         try:
             decoded = raw.decode("utf-8")
@@ -284,8 +331,6 @@ def _b64_text(blob: str, text: str, start: int) -> Optional[str]:
             return None
     if len(_ALNUM.findall(decoded)) * 2 < len(decoded):
         return None  # punctuation soup
-    if start and _IMAGE_CONTEXT.search(text, max(0, start - 100), start):
-        return None
     return decoded
 
 
@@ -300,7 +345,7 @@ def _with_context(decoded: str, name: Optional[str], basic: bool) -> str:
 
 
 def _url_tokens(text: str, parent: Optional[Fragment], depth: int, out: list[Fragment],
-                parent_loc: Optional[str]) -> None:
+                parent_loc: Optional[str], max_depth: int = MAX_DEPTH) -> None:
     from urllib.parse import unquote
 
     last_end = -1
@@ -352,8 +397,8 @@ def _url_tokens(text: str, parent: Optional[Fragment], depth: int, out: list[Fra
                         sg.doc_end) for sg in segs]
         frag = Fragment("".join(parts), EncodedDecoder.name, segs, depth=depth)
         out.append(frag)
-        if depth < MAX_DEPTH:
-            _decode_all(frag.text, frag, depth + 1, out, loc)
+        if depth < max_depth:
+            _decode_all(frag.text, frag, depth + 1, out, loc, max_depth=max_depth)
 
 
 def _literal_segment(parent: Optional[Fragment], s: int, e: int, flen: int) -> Segment:

@@ -45,6 +45,10 @@ class RawMatch:
 
 
 class Engine:
+    decode_depth: int = 3
+    """Encoding layers decoders unwrap (a scan setting carried with the engine
+    to every worker, like ``generic_min_entropy``; set by ``build_engine``)."""
+
     def __init__(self, rules: Sequence[Rule], kind: str = "auto", *, triggers: Sequence[bytes] = (),
                  located: Sequence[bytes] = (), prefilter: Optional[Prefilter] = None,
                  generic_min_entropy: float = 0.0):
@@ -83,11 +87,12 @@ class Engine:
     # database pickles as its serialized form) --------------------------------
     def __getstate__(self) -> dict:
         return {"rules": self.rules, "prefilter": self.prefilter,
-                "generic_min_entropy": self.generic_min_entropy}
+                "generic_min_entropy": self.generic_min_entropy, "decode_depth": self.decode_depth}
 
     def __setstate__(self, state: dict) -> None:
         self.__init__(state["rules"], prefilter=state["prefilter"],  # type: ignore[misc]
                       generic_min_entropy=state.get("generic_min_entropy", 0.0))
+        self.decode_depth = state.get("decode_depth", Engine.decode_depth)
 
     def pattern(self, ri: int) -> "regex.Pattern[str]":
         pat = self._compiled.get(ri)

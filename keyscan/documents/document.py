@@ -39,6 +39,8 @@ class Document:
     col_offset: int = 0
     """Characters before the document's first line on that line of the file
     (a chunk that starts in the middle of a very long line)."""
+    decode_depth: int = 3
+    """Encoding layers (base64, hex, URL) decoded inside one another (the scan's ``decode_depth``)."""
     _text: Optional[str] = field(default=None, repr=False)
     _line_starts: Optional[list[int]] = field(default=None, repr=False)
     _known: frozenset[bytes] = field(default=frozenset(), repr=False)
