@@ -153,6 +153,13 @@ def build_cli() -> click.Group:
               "is no limit: files above 8MB are scanned in overlapping chunks, in bounded memory. "
               "[default: 0, no limit]")
 @click.option("--follow-symlinks", is_flag=True, help="Follow symbolic links.")
+@click.option("--no-ignored", is_flag=True, help="Skip every git-ignored file (default: also scan the git-ignored "
+              "files that carry secrets: .env, keys, credential files, agent settings and transcripts, logs; "
+              "their findings are marked not committed).")
+@click.option("--all-files", is_flag=True, help="Scan every file, git-ignored or not, dependency and build trees "
+              "included (only .git/ and .keyscanignore/exclude patterns are left out).")
+@click.option("--decode-depth", type=click.IntRange(min=0), default=3, show_default=True,
+              help="Encoding layers (base64, hex, URL-encoding) decoded inside one another; 0: none.")
 @click.option("--history", is_flag=True, help="Also scan every commit reachable from all refs.")
 @click.option("--since", help="With --history: only commits after this date.")
 @click.option("--branch", help="With --history: only this branch or ref.")
@@ -171,14 +178,17 @@ def build_cli() -> click.Group:
 def scan_cmd(paths: tuple[str, ...], fmt: str, output: Optional[str], show_secrets: bool,
              min_severity: Optional[str], fail_on: Optional[str], exit_zero: bool, rules: tuple[str, ...],
              disable_rule: tuple[str, ...], no_entropy: bool, max_file_size: Optional[str], follow_symlinks: bool,
-             history: bool, since: Optional[str], branch: Optional[str], max_commits: int, staged: bool,
+             no_ignored: bool, all_files: bool, decode_depth: int, history: bool, since: Optional[str], branch: Optional[str], max_commits: int, staged: bool,
              diff: Optional[str], baseline: Optional[str], config: Optional[str], jobs: int, engine: str,
              no_progress: bool, quiet: bool) -> None:
     from .config import resolve_settings
 
+    if no_ignored and all_files:
+        raise UsageError("--no-ignored and --all-files cannot be combined")
     settings = resolve_settings(
         paths, config_file=config, rules=rules, disable_rules=disable_rule, entropy=False if no_entropy else None,
         min_severity=min_severity, fail_on=fail_on, max_file_size=max_file_size, baseline=baseline,
+        git_ignored="none" if no_ignored else "all" if all_files else "carriers", decode_depth=decode_depth,
         follow_symlinks=follow_symlinks, jobs=jobs, engine=engine, history=history, since=since, branch=branch,
         max_commits=max_commits, staged=staged, diff_ref=diff, read_stdin=True)
     result = _run_scan(settings.options, progress=not (no_progress or quiet))

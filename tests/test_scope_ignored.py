@@ -135,3 +135,26 @@ def test_no_default_size_limit_and_skips_counted_by_reason(tmp_path):
     limited = _scan(tmp_path, max_file_size=1000)
     assert _rel(limited, tmp_path) == []
     assert "2 skipped (1 binary, 1 larger than --max-file-size)" in summary_line(limited)
+
+
+def test_cli_flags(tmp_path, capsys):
+    import json
+
+    from keyscan.cli import main as cli_main
+
+    _write(tmp_path / "app.py")
+    _write(tmp_path / ".env")
+    _write(tmp_path / "node_modules" / "x.env")
+    _write(tmp_path / ".gitignore", ".env\nnode_modules/\n")
+
+    def paths(*args):
+        capsys.readouterr()
+        code = cli_main(["scan", str(tmp_path), "-f", "json", "--no-progress", "-j", "1", *args])
+        assert code == 1
+        return sorted(os.path.relpath(f["path"], tmp_path) for f in json.loads(capsys.readouterr().out)["findings"])
+
+    assert paths() == [".env", "app.py"]
+    assert paths("--no-ignored") == ["app.py"]
+    assert paths("--all-files") == [".env", "app.py", "node_modules/x.env"]
+    assert cli_main(["scan", str(tmp_path), "--no-ignored", "--all-files"]) == 2
+    assert "cannot be combined" in capsys.readouterr().err
