@@ -605,10 +605,12 @@ def redact_cmd(paths: tuple[str, ...], dry_run: bool, backup_dir: Optional[str],
         raise UsageError("redact -: standard input cannot be combined with paths")
     if no_backup and backup_dir:
         raise UsageError("--no-backup and --backup-dir cannot be combined")
-    cfg = _config(config, paths[0])
-    options = _scan_options(
-        cfg, paths, rules=rules, disable_rule=disable_rule, no_entropy=no_entropy, max_file_size=max_file_size,
-        follow_symlinks=follow_symlinks, min_severity=min_severity, jobs=jobs, engine=engine, baseline=baseline)
+    from .config import resolve_settings
+
+    options = resolve_settings(
+        paths, config_file=config, rules=rules, disable_rules=disable_rule, entropy=False if no_entropy else None,
+        min_severity=min_severity, max_file_size=max_file_size, baseline=baseline, follow_symlinks=follow_symlinks,
+        jobs=jobs, engine=engine, read_stdin=True).options
     if paths == ("-",):
         data = options.stdin_data or b""
         out, result = redaction.redact_stream(options, data, ascii_only=ascii_only)

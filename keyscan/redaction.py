@@ -605,7 +605,7 @@ class Redactor:
         self.options = options
         self.ascii_only = ascii_only
         self.engine = build_engine(options)
-        self.baseline = frozenset(_baseline.load(options.baseline)) if options.baseline else frozenset()
+        self.baseline = _baseline.load(options.baseline) if options.baseline else None
 
     def findings(self, path: str, data: bytes) -> list[Finding]:
         from .api import scan_bytes
