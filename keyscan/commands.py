@@ -583,6 +583,10 @@ def _render_rich(draw) -> str:
 @_no_entropy_option
 @click.option("--max-file-size", help="Skip (and list) files larger than this (e.g. 10MB). [default: 0, no limit]")
 @click.option("--follow-symlinks", is_flag=True, help="Follow symbolic links.")
+@click.option("--no-ignored", is_flag=True, help="Skip every git-ignored file (as scan).")
+@click.option("--all-files", is_flag=True, help="Every file, git-ignored or not (as scan).")
+@click.option("--decode-depth", type=click.IntRange(min=0), default=3, show_default=True,
+              help="Encoding layers decoded inside one another (as scan).")
 @click.option("--baseline", help="Leave the findings of this baseline as they are.")
 @click.option("--config", help="Configuration file (default: .keyscan.toml or [tool.keyscan] in pyproject.toml "
               "in the first path).")
@@ -594,8 +598,9 @@ def _render_rich(draw) -> str:
 @guarded
 def redact_cmd(paths: tuple[str, ...], dry_run: bool, backup_dir: Optional[str], no_backup: bool, ascii_only: bool,
                min_severity: Optional[str], rules: tuple[str, ...], disable_rule: tuple[str, ...], no_entropy: bool,
-               max_file_size: Optional[str], follow_symlinks: bool, baseline: Optional[str], config: Optional[str],
-               jobs: int, engine: str, no_progress: bool, quiet: bool) -> None:
+               max_file_size: Optional[str], follow_symlinks: bool, no_ignored: bool, all_files: bool,
+               decode_depth: int, baseline: Optional[str], config: Optional[str], jobs: int, engine: str,
+               no_progress: bool, quiet: bool) -> None:
     from dataclasses import replace
 
     from . import redaction
@@ -605,11 +610,14 @@ def redact_cmd(paths: tuple[str, ...], dry_run: bool, backup_dir: Optional[str],
         raise UsageError("redact -: standard input cannot be combined with paths")
     if no_backup and backup_dir:
         raise UsageError("--no-backup and --backup-dir cannot be combined")
+    if no_ignored and all_files:
+        raise UsageError("--no-ignored and --all-files cannot be combined")
     from .config import resolve_settings
 
     options = resolve_settings(
         paths, config_file=config, rules=rules, disable_rules=disable_rule, entropy=False if no_entropy else None,
         min_severity=min_severity, max_file_size=max_file_size, baseline=baseline, follow_symlinks=follow_symlinks,
+        git_ignored="none" if no_ignored else "all" if all_files else "carriers", decode_depth=decode_depth,
         jobs=jobs, engine=engine, read_stdin=True).options
     if paths == ("-",):
         data = options.stdin_data or b""
