@@ -205,7 +205,14 @@ def is_generic_false_positive(value: str) -> bool:
 # Password values: human passwords are short and low-entropy, so no entropy threshold; what
 # is dropped instead is what a password-named field holds in code and docs that is not a
 # password: format strings, labels and prompts (spaces), identifiers and attribute paths.
-_FORMAT = re.compile(r"%[sdr]|%\(|\{\d*\}|\{[a-z_][a-z0-9_.]*\}|\$\{|#\{|\{\{", re.I)
+_FORMAT = re.compile(r"%[sdr]|%\(|\{\d*\}|\{[a-z_][a-z0-9_.]*\}|\$\{|#\{|\{\{|##\w|%%\w|^@\w+@$|^__\w+__$", re.I)
+# Stored password hashes (Django, bcrypt, crypt(3), LDAP): not the password itself.
+_PASSWORD_HASH = re.compile(r"^(pbkdf2_\w+|sha1|md5|bcrypt(_sha256)?|argon2\w*|scrypt)\$|^\$(2[abxy]?|[156y]|argon2\w*)\$|^\{(SSHA|SHA|MD5|SMD5|CRYPT|SSHA256|SSHA512)\}", re.I)
+# Demo and test values seen under password names in real repositories (CredData F lines):
+# `rootpass`, `securepwd`, `grafanatest`, `foobar4`, `pw123`, and "password" in other languages.
+_PASSWORD_DEMO = re.compile(
+    r"(?i)pass|pwd|test|foobar|^pw\d*$|^(passwort|senha|contrase[nñ]a|contrasenya|kodeord|heslo|parol[ae]|salasana|"
+    r"wachtwoord|passord|l[oö]senord|has[lł]o|jelsz[oó]|sifre|şifrə|adgangskode|lozinka|geslo|salas[oõ]na|parol[aă])$")
 _SNAKE_IDENT = re.compile(r"^[a-z][a-z0-9]*([_.-][a-z0-9]+)+$|^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$")
 _CAMEL_IDENT = re.compile(r"^[a-z]+([A-Z][a-z]+)+$|^[A-Z][a-z]+([A-Z][a-z]+)+$")
 PASSWORD_MIN_LENGTH = 4
@@ -230,8 +237,16 @@ def password_value_ok(value: str) -> bool:
         return False
     if _ONLY_LETTERS.match(value) and value.islower() and len(value) <= 6:
         return False  # short lower-case words (`pass1` is kept, `hunter` is not)
-    if "password" in value.lower() or "passwd" in value.lower():
-        return False  # `mynewpassword`, `SomeKindOfPassword123!`: the name, or a demo
+    if _PASSWORD_DEMO.search(value):
+        return False  # `mynewpassword`, `rootpass`, `grafanatest`, `Passwort`: the name, a demo, a label
+    if not value.isascii():
+        return False  # translated UI text (`パスワード`): passwords in config are ASCII
+    if _PASSWORD_HASH.match(value):
+        return False  # a stored hash (`pbkdf2_sha256$...`, `$2b$12$...`)
+    if value.isdigit() or re.match(r"^0x[0-9a-fA-F]+$", value) or value[0] in "^~=":
+        return False  # numbers, error codes (`0xC000006A`), version ranges (`^1.0.0`)
+    if value.startswith("[") or value.endswith(("*", "]")):
+        return False  # `[omitted]`, `[FUZZ]`, glob filters (`MYA*`)
     if value[0] == "!" and value[1:].isalpha():
         return False  # a YAML tag (`password: !vault |`)
     return True
