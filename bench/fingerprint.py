@@ -34,7 +34,7 @@ def main() -> int:
         found = next(c for c in candidates if fn(c) == want)
         dt = time.perf_counter() - t0
         rows.append((name, guesses, dt, dt / guesses * 1e6, found == target))
-    print(f"| scheme | guesses | seconds | us per guess | recovered |\n| --- | ---: | ---: | ---: | --- |")
+    print("| scheme | guesses | seconds | us per guess | recovered |\n| --- | ---: | ---: | ---: | --- |")
     for name, n, dt, per, ok in rows:
         print(f"| {name} | {n} | {dt:.3f} | {per:.1f} | {ok} |")
     return 0

@@ -245,8 +245,7 @@ class _progress:
 
     def __init__(self, enabled: bool):
         self.enabled = enabled
-        self._bar = None
-        self._task = None
+        self._bar: Any = None
 
     def __enter__(self):
         if not self.enabled:
@@ -254,13 +253,13 @@ class _progress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
         from rich.console import Console
 
-        self._bar = Progress(TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                             console=Console(stderr=True), transient=True)
-        self._bar.__enter__()
-        self._task = self._bar.add_task("scan", total=None)
+        bar = self._bar = Progress(TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                                   console=Console(stderr=True), transient=True)
+        bar.__enter__()
+        task = bar.add_task("scan", total=None)
 
         def update(done: int, total: int) -> None:
-            self._bar.update(self._task, completed=done, total=total)
+            bar.update(task, completed=done, total=total)
 
         return update
 

@@ -6,7 +6,7 @@ import stat
 
 import pytest
 
-from conftest import FIXTURES, ROOT, run_keyscan
+from conftest import ROOT, run_keyscan
 
 TOKEN = "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"
 

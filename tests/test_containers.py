@@ -7,7 +7,6 @@ import sqlite3
 import tarfile
 import zipfile
 
-import pytest
 
 from keyscan import ScanOptions, scan
 from keyscan.sources.archives import ArchiveLimits, archive_kind, members

@@ -5,7 +5,6 @@ import random
 import pytest
 
 from keyscan.api import build_engine, scan_bytes
-from keyscan.detect.engine import Engine
 from keyscan.detect.prefilter import Expr, HyperscanPrefilter, PythonPrefilter, hyperscan_available
 from keyscan.models import ScanOptions
 from keyscan.ruleset import load_rules

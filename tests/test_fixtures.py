@@ -8,7 +8,6 @@ only the (file, line) is compared.
 """
 
 import json
-from pathlib import Path
 
 import pytest
 import yaml

@@ -6,6 +6,7 @@ Deterministic: no timings, findings and skipped files sorted, keys sorted.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from .._version import __version__
 from ..models import Finding, ScanResult
@@ -43,7 +44,7 @@ class JsonReporter:
     name = "json"
 
     def render(self, result: ScanResult, ctx: ReportContext) -> str:
-        doc = {
+        doc: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
             "tool": {"name": "keyscan", "version": __version__},
             "summary": {

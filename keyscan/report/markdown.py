@@ -15,6 +15,7 @@ from ..models import Finding, ScanResult, Severity
 from .interface import ReportContext, shown_secret
 
 if TYPE_CHECKING:
+    from ..remediation import Remediation
     from ..ruleset.model import RuleCatalogue
 
 TITLE = "keyscan secret report"
@@ -90,7 +91,7 @@ def migration_actions(findings, rules: Optional[RuleCatalogue] = None):
     from ..remediation import remediation_for_finding
 
     groups: dict[str, list[Finding]] = defaultdict(list)
-    rems = {}
+    rems: dict[str, Remediation] = {}
     for f in findings:
         rem = remediation_for_finding(f, rules)
         groups[rem.action].append(f)

@@ -27,7 +27,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 from .._version import __version__
 from ..models import Finding, ScanResult, Severity
@@ -231,7 +231,7 @@ def build_sarif(result: ScanResult, ctx: ReportContext) -> dict:
 
     rules = rule_catalogue(result)
     rule_ids = sorted({f.rule_id for f in result.findings})
-    first = {}
+    first: dict[str, Finding] = {}
     for f in result.findings:
         first.setdefault(f.rule_id, f)
     driver_rules = [_rule_entry(rid, first[rid], rules.get(rid)) for rid in rule_ids]
@@ -245,16 +245,16 @@ def build_sarif(result: ScanResult, ctx: ReportContext) -> dict:
         occurrence = seen.get(key, 0)
         seen[key] = occurrence + 1
         region, context = _region(f, ctx, secrets)
-        physical = {
+        physical: dict[str, Any] = {
             "artifactLocation": {"uri": relative_uri(f.path, ctx.root), "uriBaseId": SRCROOT},
             "region": region,
         }
         if context:
             physical["contextRegion"] = context
-        location = {"physicalLocation": physical}
+        location: dict[str, Any] = {"physicalLocation": physical}
         if f.location:
             location["logicalLocations"] = [{"fullyQualifiedName": f.location, "kind": "member"}]
-        props = {
+        props: dict[str, Any] = {
             "severity": f.severity.value,
             "confidence": f.confidence.value,
             "nhi": [risk(n).official_id for n in f.nhi],
