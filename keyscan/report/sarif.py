@@ -90,7 +90,7 @@ def root_uri(root: str) -> str:
 class _Secrets:
     """Every known secret per file, to redact context snippets completely."""
 
-    def __init__(self, findings):
+    def __init__(self, findings: tuple[Finding, ...]) -> None:
         self.by_path: dict[str, list[str]] = {}
         # (path, line) -> 0-based [start, end) spans of findings on that line (end None: to the end)
         self.spans: dict[tuple[str, int], list[tuple[int, Optional[int]]]] = {}
