@@ -351,6 +351,12 @@ def scan(options: ScanOptions) -> ScanResult:
     options and :class:`~keyscan.errors.ScanError` for runtime failures.
     """
     t0 = time.perf_counter()
+    locations: list = []
+    if options.ai_home:  # the places AI tools keep secrets on this machine (keyscan/sources/aihome.py)
+        from .sources.aihome import locate
+
+        locations = locate(options.home)
+        options = replace(options, paths=tuple(loc.path for loc in locations), git_ignored="all")
     _validate(options)
     baseline = _baseline.load(options.baseline) if options.baseline else None
     engine = build_engine(options)
@@ -397,6 +403,9 @@ def scan(options: ScanOptions) -> ScanResult:
         raise ScanError(f"scan failed: {exc.__class__.__name__}: {getattr(exc, 'strerror', '') or ''}") from None
     _check_targets(options, skipped)
     from .nhi import enrich  # location/aggregation NHI risks, over the whole scan
+    from .sources.aihome import mark
+
+    findings = mark(findings, locations)  # sent to a model provider; the AI tool of an --ai-home finding
 
     findings, suppressed = apply_suppressions(
         findings, baseline=baseline, allow_values=options.allow_values, allow_regexes=options.allow_regexes)

@@ -158,6 +158,10 @@ def build_cli() -> click.Group:
               "their findings are marked not committed).")
 @click.option("--all-files", is_flag=True, help="Scan every file, git-ignored or not, dependency and build trees "
               "included (only .git/ and .keyscanignore/exclude patterns are left out).")
+@click.option("--ai-home", is_flag=True, help="Scan where AI tools keep secrets on this machine (Claude Code, "
+              "Codex, Cursor, Windsurf, VS Code Copilot chat, Gemini CLI, Continue, aider, MCP client configs) "
+              "instead of PATHS, and report per tool; findings in transcripts and chat stores are marked "
+              "sent to a model provider.")
 @click.option("--decode-depth", type=click.IntRange(min=0), default=3, show_default=True,
               help="Encoding layers (base64, hex, URL-encoding) decoded inside one another; 0: none.")
 @click.option("--history", is_flag=True, help="Also scan every commit reachable from all refs.")
@@ -178,23 +182,44 @@ def build_cli() -> click.Group:
 def scan_cmd(paths: tuple[str, ...], fmt: str, output: Optional[str], show_secrets: bool,
              min_severity: Optional[str], fail_on: Optional[str], exit_zero: bool, rules: tuple[str, ...],
              disable_rule: tuple[str, ...], no_entropy: bool, max_file_size: Optional[str], follow_symlinks: bool,
-             no_ignored: bool, all_files: bool, decode_depth: int, history: bool, since: Optional[str], branch: Optional[str], max_commits: int, staged: bool,
+             no_ignored: bool, all_files: bool, ai_home: bool, decode_depth: int, history: bool, since: Optional[str], branch: Optional[str], max_commits: int, staged: bool,
              diff: Optional[str], baseline: Optional[str], config: Optional[str], jobs: int, engine: str,
              no_progress: bool, quiet: bool) -> None:
     from .config import resolve_settings
 
     if no_ignored and all_files:
         raise UsageError("--no-ignored and --all-files cannot be combined")
+    if ai_home and (paths or history or staged or diff):
+        raise UsageError("--ai-home scans the AI tools' own locations: give no PATH, --history, --staged or --diff")
     settings = resolve_settings(
         paths, config_file=config, rules=rules, disable_rules=disable_rule, entropy=False if no_entropy else None,
         min_severity=min_severity, fail_on=fail_on, max_file_size=max_file_size, baseline=baseline,
         git_ignored="none" if no_ignored else "all" if all_files else "carriers", decode_depth=decode_depth,
+        ai_home=ai_home,
         follow_symlinks=follow_symlinks, jobs=jobs, engine=engine, history=history, since=since, branch=branch,
         max_commits=max_commits, staged=staged, diff_ref=diff, read_stdin=True)
     result = _run_scan(settings.options, progress=not (no_progress or quiet))
     _emit(result, fmt, output, show_secrets, quiet)
+    if ai_home and not quiet:
+        sys.stderr.write(_ai_home_report(result, settings.options.home))
     failing = [f for f in result.findings if f.severity.rank >= settings.fail_on.rank]
     _exit(1 if failing and not exit_zero else 0)
+
+
+def _ai_home_report(result, home: Optional[str]) -> str:
+    """Per AI tool: the locations found and their findings (``--ai-home``)."""
+    from .sources.aihome import locate
+
+    places: dict[str, int] = {}
+    for loc in locate(home):
+        places[loc.tool] = places.get(loc.tool, 0) + 1
+    lines = ["AI tools on this machine:" if places else "AI tools on this machine: no known location found"]
+    for tool, n in places.items():
+        found = [f for f in result.findings if f.prop("ai_tool") == tool]
+        sent = sum(1 for f in found if f.sent_to_model)
+        text = f"  {tool}: {n} location{'s' if n != 1 else ''}, {len(found)} finding{'s' if len(found) != 1 else ''}"
+        lines.append(text + (f" ({sent} sent to a model provider)" if sent else ""))
+    return "\n".join(lines) + "\n"
 
 
 def _run_scan(options, *, progress: bool):

@@ -102,6 +102,12 @@ class Finding:
         """The file is git-ignored: the secret is on disk, never in a commit."""
         return self.prop("not_committed") is not None
 
+    @property
+    def sent_to_model(self) -> bool:
+        """Found in a transcript, chat store or prompt history of an AI tool:
+        the secret was sent to a model provider."""
+        return self.prop("sent_to_model") is not None
+
 
 @dataclass(frozen=True)
 class SkippedFile:
@@ -154,6 +160,11 @@ class ScanOptions:
     allow_regexes: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     """Extra gitignore-style patterns of paths not to scan."""
+    ai_home: bool = False
+    """Scan the places AI tools keep secrets on this machine instead of ``paths``
+    (``keyscan/sources/aihome.py``)."""
+    home: Optional[str] = None
+    """Home directory for ``ai_home`` (default: the user's)."""
     decode_depth: int = 3
     """Encoding layers (base64, hex, URL-encoding) decoded inside one another (0: none)."""
     git_ignored: str = "carriers"

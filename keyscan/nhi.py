@@ -310,6 +310,8 @@ def location_risks(f: Finding) -> set[str]:
         out.add("NHI8")
     if (f.prop("history_only") or "").lower() == "true":
         out.add("NHI1")
+    if f.sent_to_model:  # handed to a third party: the model provider
+        out.add("NHI3")
     return out
 
 

@@ -269,6 +269,8 @@ def build_sarif(result: ScanResult, ctx: ReportContext) -> dict:
         fprops = dict(f.properties)
         if fprops.pop("not_committed", None) is not None:
             props["notCommitted"] = True  # git-ignored: on disk, never in a commit
+        if fprops.pop("sent_to_model", None) is not None:
+            props["sentToModel"] = True  # in an AI tool's transcript / chat store
         for src, dst in (("commit", "commit"), ("commit_date", "commitDate"), ("commitDate", "commitDate"),
                          ("path", "path"), ("author", "author"), ("history_only", "historyOnly")):
             if src in fprops:

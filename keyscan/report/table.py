@@ -33,6 +33,8 @@ def build_table(result: ScanResult, ctx: ReportContext):
             where += f"\n[{f.location}]"
         if f.not_committed:
             where += "\n(git-ignored, not committed)"
+        if f.sent_to_model:
+            where += "\n(sent to a model provider)"
         table.add_row(
             Text(where),
             Text(f.rule_id),
@@ -56,6 +58,9 @@ def summary_line(result: ScanResult) -> str:
     ignored = sum(1 for f in result.findings if f.not_committed)
     if ignored:
         parts.append(f"{ignored} in git-ignored files")
+    sent = sum(1 for f in result.findings if f.sent_to_model)
+    if sent:
+        parts.append(f"{sent} sent to a model provider")
     if result.skipped:
         parts.append(f"{len(result.skipped)} skipped ({skip_reasons(result.skipped)})")
     suppressed = sum(c for _, c in result.suppressed)

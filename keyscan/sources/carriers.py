@@ -73,7 +73,7 @@ entered unless git tracks something inside them (a directory holding a
 VENV_MARKER = "pyvenv.cfg"
 
 
-def _compile(patterns: tuple[str, ...]) -> "tuple[re.Pattern[str], re.Pattern[str]]":
+def compile_patterns(patterns: tuple[str, ...]) -> "tuple[re.Pattern[str], re.Pattern[str]]":
     """One regex for file patterns (matched on the path's end) and one for
     directory patterns (matched on any directory component run)."""
     files, dirs = [], []
@@ -88,8 +88,8 @@ def _compile(patterns: tuple[str, ...]) -> "tuple[re.Pattern[str], re.Pattern[st
     return file_rx, dir_rx
 
 
-_KINDS = tuple((kind, _compile(pats)) for kind, pats in CARRIERS)
-_DEPS = _compile(DEPENDENCY_DIRS)[0]
+_KINDS = tuple((kind, compile_patterns(pats)) for kind, pats in CARRIERS)
+_DEPS = compile_patterns(DEPENDENCY_DIRS)[0]
 
 
 @functools.lru_cache(maxsize=4096)
