@@ -237,16 +237,16 @@ def _emit(result, fmt: str, output: Optional[str], show_secrets: bool, quiet: bo
 
     ctx = ReportContext(show_secrets=show_secrets, root=os.getcwd())
     if fmt == "table" and output is None:
-        from rich.console import Console
+        if result.findings:  # rich is imported only when there is a table to draw
+            from rich.console import Console
 
-        from .report.table import build_table
+            from .report.table import build_table
 
-        # Piped output is not wrapped at 80 columns: keep one row per finding.
-        console = Console(highlight=False, width=None if sys.stdout.isatty() else 220)
-        if result.findings:
+            # Piped output is not wrapped at 80 columns: keep one row per finding.
+            console = Console(highlight=False, width=None if sys.stdout.isatty() else 220)
             console.print(build_table(result, ctx))
-        if not quiet:
-            Console(stderr=True, highlight=False).print(summary_line(result))
+        if not quiet:  # plain text: no markup interpretation, no wrapping
+            sys.stderr.write(summary_line(result) + "\n")
         return
     try:
         text = render(fmt, result, ctx)
