@@ -218,7 +218,7 @@ def mark(findings, locations: Sequence[Location] = ()):
     out = []
     for f in findings:
         loc = location_of(f.path, locations) if locations else None
-        props = ()
+        props: tuple[tuple[str, str], ...] = ()
         if loc is not None:
             props += (("ai_tool", loc.tool),)
         sent = (loc.sent if loc is not None else sent_by_path(f.path)) and _is_chat(f.path, f.location)
