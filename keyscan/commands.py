@@ -589,7 +589,7 @@ def _render_rich(draw) -> str:
 
 
 @click.command("redact", cls=_Command,
-               help="Replace each finding's secret by a marker such as «REDACTED:rule:sha256:1a2b3c4d», written in "
+               help="Replace each finding's secret by a marker such as «REDACTED:rule:fp:1a2b3c4d», written in "
                "the secret's own encoding there (JSON escapes, notebook, JSONL, log, base64, URL, .env). "
                "Default: a dry run printing a diff (secrets never shown). Use - to filter stdin to stdout. "
                "Exit 1 when something was or would be redacted (or could not be).")

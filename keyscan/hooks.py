@@ -38,7 +38,7 @@ import json
 import os
 import re
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional, Sequence
 
 AGENTS = ("claude-code", "codex", "gemini-cli")
@@ -122,9 +122,10 @@ class Match:
     rule_id: str
     rule_name: str
     low_confidence: bool
-    fingerprint: str
-    line: int
-    line_text: str
+    secret: str = field(repr=False)
+    """Kept in memory only, to report each secret once; never printed."""
+    line: int = 1
+    line_text: str = field(default="", repr=False)
 
 
 _NEEDS_DECODERS = re.compile(
@@ -154,15 +155,13 @@ class Scanner:
         return self._raw(text)
 
     def _raw(self, text: str) -> list[Match]:
-        from .findings.build import fingerprint
-
         data = text.encode("utf-8", "surrogatepass")
         out = []
         for m in self.engine.scan(data, text, "surrogatepass"):
             line = text.count("\n", 0, m.start) + 1
             ls = text.rfind("\n", 0, m.start) + 1
             le = text.find("\n", m.start)
-            out.append(Match(m.rule.id, m.rule.name, m.confidence.value == "low", fingerprint(m.rule.id, m.secret),
+            out.append(Match(m.rule.id, m.rule.name, m.confidence.value == "low", m.secret,
                              line, text[ls:le if le >= 0 else len(text)]))
         return out
 
@@ -171,7 +170,7 @@ class Scanner:
         from .pipeline import scan_document
 
         found = scan_document(read_document(doc, text.encode("utf-8", "surrogatepass")), self.engine)
-        return [Match(f.rule_id, f.rule_name, f.confidence.value == "low", f.fingerprint, f.start_line,
+        return [Match(f.rule_id, f.rule_name, f.confidence.value == "low", f.secret, f.start_line,
                       f.line_text) for f in found]
 
 
@@ -204,11 +203,11 @@ def find_secrets(kind: str, texts: Sequence[tuple[str, Optional[str], str, str]]
             # the key gives the generic (name + value) rules their context
             found += [m for m in scan(doc, f"{key}={text}") if m.line == 1]
         for m in found:
-            if m.low_confidence or (m.rule_id, m.fingerprint) in seen:
+            if m.low_confidence or (m.rule_id, m.secret) in seen:
                 continue
             if kind == "prompt" and _inline_allow(m.line_text):
                 continue
-            seen.add((m.rule_id, m.fingerprint))
+            seen.add((m.rule_id, m.secret))
             at = f"{where} line {m.line}" if "\n" in text else where
             hits.append(Hit(m.rule_id, m.rule_name, at))
     return hits

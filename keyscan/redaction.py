@@ -3,8 +3,12 @@
 ``keyscan redact`` scans like ``keyscan scan`` (same scope, configuration,
 baseline and minimum severity), then rewrites each file holding a finding:
 the secret's bytes, and only those, become a marker such as
-``«REDACTED:anthropic-api-key:sha256:1a2b3c4d»`` (the first 8 hex digits of
-the finding's fingerprint, so two copies of one key stay recognisable).
+``«REDACTED:anthropic-api-key:fp:1a2b3c4d»``: the first 8 hex digits of
+the finding's report fingerprint (the ``fingerprint`` of JSON and SARIF
+reports), so two copies of one key stay recognisable and a marker can be
+matched with an earlier report.  Not a plain hash of the secret: the
+fingerprint is a slow, salted scrypt (:mod:`keyscan.fingerprint`), so a
+shared redacted file gives no cheap oracle to guess the key with.
 
 The marker is written in the encoding the secret had at that place.  The raw
 span of a finding (its start and end line and column, as every decoder maps
@@ -51,7 +55,7 @@ from .errors import UsageError
 from .models import Finding, ScanOptions, ScanResult
 from .redact import redact as _short
 
-MARKER_RE = re.compile(r"(?:«|\[)REDACTED:[A-Za-z0-9._-]{1,80}:sha256:[0-9a-f]{8}(?:»|\])")
+MARKER_RE = re.compile(r"(?:«|\[)REDACTED:[A-Za-z0-9._-]{1,80}:fp:[0-9a-f]{8}(?:»|\])")
 """A marker written by keyscan (both the default and the ASCII form)."""
 
 MAX_ROUNDS = 5
@@ -71,12 +75,12 @@ _UNSAFE_MAGIC = ((b"SQLite format 3\x00", "SQLite database"), (b"PK\x03\x04", "a
 
 
 def marker(rule_id: str, fingerprint: str, *, ascii_only: bool = False) -> str:
-    """The text that replaces a secret, e.g. ``«REDACTED:github-pat-classic:sha256:1a2b3c4d»``.
+    """The text that replaces a secret, e.g. ``«REDACTED:github-pat-classic:fp:1a2b3c4d»``.
 
     ``ascii_only`` gives ``[REDACTED:...]`` for places where « » could break
     the encoding (files that are not UTF-8, decoded base64 and URL values).
     """
-    body = f"REDACTED:{rule_id}:sha256:{fingerprint[:8]}"
+    body = f"REDACTED:{rule_id}:fp:{fingerprint[:8]}"
     return f"[{body}]" if ascii_only else f"«{body}»"
 
 

@@ -300,7 +300,7 @@ def test_dry_run_diff_never_shows_secrets(tmp_path):
     result = plan(_options(root))
     assert _snapshot(root) == before  # planning writes nothing
     diff = "".join(c.diff() for c in result.changes)
-    assert "«REDACTED:github-pat-classic:sha256:" in diff
+    assert "«REDACTED:github-pat-classic:fp:" in diff
     for value in secrets.values():
         assert value[:12] not in diff
     assert result.exit_code == 1
@@ -340,7 +340,7 @@ def test_stream_filter():
     data = f"line one\nexport GITHUB_TOKEN={token}\n".encode()
     out, result = redact_stream(ScanOptions(paths=("-",), stdin_data=data), data)
     assert token.encode() not in out
-    assert out.startswith(b"line one\nexport GITHUB_TOKEN=\xc2\xabREDACTED:github-pat-classic:sha256:")
+    assert out.startswith(b"line one\nexport GITHUB_TOKEN=\xc2\xabREDACTED:github-pat-classic:fp:")
     assert result.exit_code == 1
     clean, result2 = redact_stream(ScanOptions(paths=("-",)), out)
     assert clean == out and result2.exit_code == 0
@@ -353,7 +353,7 @@ def test_not_utf8_file_gets_ascii_marker(tmp_path):
     red = Redactor(ScanOptions())
     change, failed = red.redact_bytes(str(tmp_path / "latin1.txt"), data)
     assert change is not None and not failed
-    assert change.redacted.startswith(b"caf\xe9 GITHUB_TOKEN=[REDACTED:github-pat-classic:sha256:")
+    assert change.redacted.startswith(b"caf\xe9 GITHUB_TOKEN=[REDACTED:github-pat-classic:fp:")
     assert change.redacted.endswith(b"] \xff\xfe end\n")
 
 
@@ -365,7 +365,7 @@ def test_utf16_file_round_trips(tmp_path):
     change, failed = red.redact_bytes("x.env", data)
     assert change is not None and not failed
     text = change.redacted.decode("utf-16")
-    assert text.startswith("GITHUB_TOKEN=«REDACTED:github-pat-classic:sha256:") and text.endswith("»\r\n")
+    assert text.startswith("GITHUB_TOKEN=«REDACTED:github-pat-classic:fp:") and text.endswith("»\r\n")
 
 
 def test_min_severity_and_baseline_respected(tmp_path):
@@ -434,7 +434,7 @@ def test_cli_dry_run_in_place_and_second_run(tmp_path):
     dry = run_keyscan("redact", str(root), "--no-progress")
     assert dry.returncode == 1, dry.stderr
     assert _snapshot(root) == before
-    assert "+GITHUB_TOKEN=«REDACTED:github-pat-classic:sha256:" in dry.stdout
+    assert "+GITHUB_TOKEN=«REDACTED:github-pat-classic:fp:" in dry.stdout
     assert "-GITHUB_TOKEN=ghp_…(40)" in dry.stdout
     for value in secrets.values():
         assert value not in dry.stdout and value not in dry.stderr
@@ -456,7 +456,7 @@ def test_cli_stdin_filter():
     token = fakekeys.FakeKeys(11).github()
     proc = run_keyscan("redact", "-", input=f"a\nGITHUB_TOKEN={token}\nb\n")
     assert proc.returncode == 1
-    assert proc.stdout.startswith("a\nGITHUB_TOKEN=«REDACTED:github-pat-classic:sha256:")
+    assert proc.stdout.startswith("a\nGITHUB_TOKEN=«REDACTED:github-pat-classic:fp:")
     assert proc.stdout.endswith("»\nb\n") and token not in proc.stdout + proc.stderr
     clean = run_keyscan("redact", "-", input="nothing here\n")
     assert clean.returncode == 0 and clean.stdout == "nothing here\n"
