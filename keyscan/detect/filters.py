@@ -80,7 +80,7 @@ _PATHLIKE = re.compile(r"^(\.{0,2}/|[A-Za-z]:\\|~/|\\\\)|^[\w.-]+(/[\w.-]+){2,}$
 _IDENT = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)+(\(\)?)?$")
 # Expressions, not values: optional chaining and non-null assertions (`opts?.apiKey`,
 # `config!.token`, `a ?? b`), member access ending in `!`, PHP/Perl variables.
-_EXPRESSION = re.compile(r"\?\.[A-Za-z_$]|![.\[][A-Za-z_$]|\?\?|^[A-Za-z_$][\w$]*!$|^\$[A-Za-z_]\w*(->|::|\.|$)")
+_EXPRESSION = re.compile(r"\?\.[A-Za-z_$]|![.\[][A-Za-z_$]|\?\?|^\$[A-Za-z_]\w*(->|::|\.|$)")
 _REPEAT = re.compile(r"(.)\1{5,}")
 _VERSION = re.compile(r"^[vV]?\d{1,6}(\.\d{1,6}){1,4}([-+~_.][0-9A-Za-z.+_-]{0,60})?$")
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\s]*$")
@@ -213,8 +213,10 @@ _PASSWORD_HASH = re.compile(r"^(pbkdf2_\w+|sha1|md5|bcrypt(_sha256)?|argon2\w*|s
 _PASSWORD_DEMO = re.compile(
     r"(?i)pass|pwd|test|foobar|^pw\d*$|^(passwort|senha|contrase[nñ]a|contrasenya|kodeord|heslo|parol[ae]|salasana|"
     r"wachtwoord|passord|l[oö]senord|has[lł]o|jelsz[oó]|sifre|şifrə|adgangskode|lozinka|geslo|salas[oõ]na|parol[aă])$")
-_SNAKE_IDENT = re.compile(r"^[a-z][a-z0-9]*([_.-][a-z0-9]+)+$|^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$")
+_SNAKE_IDENT = re.compile(r"^[a-z][a-z0-9]*([_.-][a-z][a-z0-9]*)+$|^[A-Z][A-Z0-9]*(_[A-Z][A-Z0-9]*)+$")
 _CAMEL_IDENT = re.compile(r"^[a-z]+([A-Z][a-z]+)+$|^[A-Z][a-z]+([A-Z][a-z]+)+$")
+_TYPE_NAME = re.compile(r"^(String|Int|Integer|Float|Double|Boolean|Bool|ID|Text|Bytes|Object|Any|Char|Number|"
+                        r"SecretStr|SecureString|Password)(\[\])?!?\??$", re.I)
 PASSWORD_MIN_LENGTH = 4
 
 
@@ -239,14 +241,16 @@ def password_value_ok(value: str) -> bool:
         return False  # short lower-case words (`pass1` is kept, `hunter` is not)
     if _PASSWORD_DEMO.search(value):
         return False  # `mynewpassword`, `rootpass`, `grafanatest`, `Passwort`: the name, a demo, a label
-    if not value.isascii():
-        return False  # translated UI text (`パスワード`): passwords in config are ASCII
+    if any(not c.isascii() and c.isalpha() for c in value):
+        return False  # translated UI text (`パスワード`): symbols such as `§` are kept
     if _PASSWORD_HASH.match(value):
         return False  # a stored hash (`pbkdf2_sha256$...`, `$2b$12$...`)
     if value.isdigit() or re.match(r"^0x[0-9a-fA-F]+$", value) or value[0] in "^~=":
         return False  # numbers, error codes (`0xC000006A`), version ranges (`^1.0.0`)
     if value.startswith("[") or value.endswith(("*", "]")):
         return False  # `[omitted]`, `[FUZZ]`, glob filters (`MYA*`)
+    if _TYPE_NAME.match(value):
+        return False  # a declared type (`password: String!` in GraphQL, `pwd: char[]`)
     if value[0] == "!" and value[1:].isalpha():
         return False  # a YAML tag (`password: !vault |`)
     return True
