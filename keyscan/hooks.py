@@ -102,10 +102,10 @@ def event_texts(agent: str, event: dict) -> tuple[Optional[str], list[tuple[str,
     tool_input = event.get("tool_input")
     file_path = tool_input.get("file_path") if isinstance(tool_input, dict) else None
     texts = []
-    for field in fields:
-        if kind == "post" and field == "tool_input":
+    for name in fields:
+        if kind == "post" and name == "tool_input":
             continue  # checked before the call; the result is what is new
-        for where, key, text in _leaves(event.get(field), field):
+        for where, key, text in _leaves(event.get(name), name):
             # a file's content keeps the file's name, so its decoders apply (.ipynb, .jsonl...)
             doc = file_path if isinstance(file_path, str) and key in ("content", "new_string", "new_source") \
                 else where
