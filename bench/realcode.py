@@ -88,24 +88,31 @@ def _marker(spec: str, kind: str) -> Path:
     return DIST / ".fetched" / f"{spec}.{kind}"
 
 
-def _download(spec: str, kind: str) -> Tuple[str, str, str]:
+def _download(spec: str, kind: str, retry: bool = False) -> Tuple[str, str, str]:
     if _marker(spec, kind).exists():
         return spec, kind, "ok"
+    failed = _marker(spec, kind).with_suffix(f".{kind}.failed")
+    if failed.exists() and not retry:
+        return spec, kind, failed.read_text()
     args = ["download", "--no-deps", "-d", str(DIST), spec]
     args += (["--only-binary", ":all:"] + PLATFORM) if kind == "wheel" else ["--no-binary", spec.split("==")[0]]
     r = subprocess.run(_pip() + args, capture_output=True, text=True)
     if r.returncode == 0:
         _marker(spec, kind).touch()
         return spec, kind, "ok"
-    return spec, kind, "failed: " + (r.stderr.strip().splitlines() or ["?"])[-1][:120]
+    lines = [x.strip() for x in r.stderr.splitlines() if x.strip()]
+    errors = [x for x in lines if "error" in x.lower() and "see above" not in x.lower()]
+    msg = "failed: " + ((errors or lines or ["?"])[-1])[:120]
+    failed.write_text(msg)
+    return spec, kind, msg
 
 
-def download(jobs: int) -> Dict[Tuple[str, str], str]:
+def download(jobs: int, retry: bool = False) -> Dict[Tuple[str, str], str]:
     (DIST / ".fetched").mkdir(parents=True, exist_ok=True)
     todo = [(s, k) for s in PACKAGES for k in ("wheel", "sdist")]
     status: Dict[Tuple[str, str], str] = {}
     with ThreadPoolExecutor(jobs) as ex:
-        for i, (spec, kind, st) in enumerate(ex.map(lambda a: _download(*a), todo), 1):
+        for i, (spec, kind, st) in enumerate(ex.map(lambda a: _download(*a, retry=retry), todo), 1):
             status[(spec, kind)] = st
             if st != "ok":
                 print(f"[{i}/{len(todo)}] {spec} {kind}: {st}", file=sys.stderr)
@@ -191,12 +198,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--only", nargs="*", help="only these tools")
     ap.add_argument("--no-refs", action="store_true", help="keyscan only")
     ap.add_argument("--timeout", type=float, default=3600)
+    ap.add_argument("--retry", action="store_true", help="retry the downloads that failed before")
+    ap.add_argument("--reuse", action="store_true",
+                    help="show the tools not scanned (not in --only) from their last run")
+    ap.add_argument("--with-slow", action="store_true",
+                    help="also detect-secrets and CredSweeper (hours on this tree at about 0.2 MB/s)")
     ap.add_argument("--review", nargs="*", metavar="TOOL",
                     help="list finding lines (values masked) with their verdict, for these tools (default all)")
     ap.add_argument("--json", type=Path, help="also write per-tool finding lines and verdicts here")
     args = ap.parse_args(argv)
 
-    status = download(args.jobs)
+    status = download(args.jobs, args.retry)
     unpack()
     failed = {k: v for k, v in status.items() if v != "ok"}
     size, files = dir_size(TREE)
@@ -205,17 +217,30 @@ def main(argv: Optional[List[str]] = None) -> int:
         for pkg, s in ensure_refs_venv(optional=True, quiet=False).items():
             if s != "ok":
                 print(f"warning: {pkg}: {s}", file=sys.stderr)
-    tools = [keyscan_tool()] + ([] if args.no_refs else reference_tools(include_slow=True))
-    if args.only:
-        tools = [t for t in tools if t.name in args.only]
+    all_tools = [keyscan_tool()] + ([] if args.no_refs else reference_tools(include_slow=True))
+    if not args.with_slow:
+        all_tools = [t for t in all_tools if not t.slow]
+    tools = [t for t in all_tools if not args.only or t.name in args.only]
     triage = load_triage()
     cache: Dict[str, List[str]] = {}
+    results_dir = OUT / "results"
+    results_dir.mkdir(exist_ok=True)
     rows = []
     per_tool: Dict[str, List[dict]] = {}
-    for t in tools:
-        print(f"scanning {size / 1e6:.0f} MB with {t.name} ...", file=sys.stderr)
-        res, findings, st = t.scan_dir(TREE, timeout=args.timeout)
+    for t in all_tools:
+        cached = results_dir / f"{t.name}.json"
         name = t.name + (" (CredData labels drawn from it)" if t.name == "credsweeper" else "")
+        if t.name in {x.name for x in tools}:
+            print(f"scanning {size / 1e6:.0f} MB with {t.name} ...", file=sys.stderr)
+            res, findings, st = t.scan_dir(TREE, timeout=args.timeout)
+            wall = res.wall if res is not None else 0.0
+            cached.write_text(json.dumps({"status": st, "wall": wall, "findings": findings}))
+        elif args.reuse and cached.exists():
+            c = json.loads(cached.read_text())
+            findings, st, wall = c["findings"], c["status"], c["wall"]
+            name += " (cached)"
+        else:
+            continue
         if findings is None:
             rows.append([name, st, "", "", "", "", ""])
             print(f"  {st}", file=sys.stderr)
@@ -239,8 +264,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         per_tool[t.name] = items
         fp = counts["fp"]
         rows.append([name, len(by_line), counts["example"], fp, f"{fp / (size / 1e8):.1f}",
-                     f"{counts['fp:heuristic'] + counts['example:heuristic']}", f"{res.wall:.0f}"])
-        print(f"  {len(findings)} findings, {len(by_line)} lines in {res.wall:.1f} s", file=sys.stderr)
+                     f"{counts['fp:heuristic'] + counts['example:heuristic']}", f"{wall:.0f}"])
+        print(f"  {len(findings)} findings, {len(by_line)} lines in {wall:.1f} s", file=sys.stderr)
 
     print(f"\n## Real code: {len(PACKAGES)} packages (wheel + sdist), {files} files, {size / 1e6:.0f} MB\n")
     print(f"{time.strftime('%Y-%m-%d', time.gmtime())}, {machine_info()}.")
