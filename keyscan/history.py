@@ -197,9 +197,9 @@ def _earliest(found: list[Finding], order: dict[str, int]) -> list[Finding]:
     """The same secret in the same blob (a rename, a cherry-pick, the same blob
     seen by two workers), then at the same path: keep the introducing commit."""
     def age(f: Finding) -> int:
-        return order.get(f.prop("commit") or "", -1)
+        return order.get(f.provenance.commit, -1)
 
-    for key in (lambda f: (f.fingerprint, f.prop("blob")), lambda f: (f.fingerprint, f.path)):
+    for key in (lambda f: (f.fingerprint, f.provenance.blob), lambda f: (f.fingerprint, f.path)):
         earliest: dict[tuple, Finding] = {}
         for f in sorted(found, key=lambda f: f.sort_key):
             cur = earliest.get(key(f))
@@ -222,16 +222,15 @@ def merge_history(tree: list[Finding], history: list[Finding]) -> list[Finding]:
         if hs:
             # Prefer the history entry at the same path; else any (the file was renamed).
             h = next((x for x in hs if x.path == f.path), hs[0])
-            f = replace(f, properties=f.properties + tuple(p for p in h.properties if p[0] in _COMMIT_PROPS))
+            f = replace(f, provenance=replace(f.provenance, commit=h.provenance.commit,
+                                              commit_date=h.provenance.commit_date))
         out.append(f)
     in_tree = {f.fingerprint for f in tree}
     for h in history:
         if h.fingerprint not in in_tree:
-            out.append(replace(h, properties=h.properties + (("history_only", "true"),)))
+            out.append(replace(h, provenance=replace(h.provenance, history_only=True)))
     return out
 
-
-_COMMIT_PROPS = ("commit", "commitDate")
 
 
 def scan_staged(engine: Engine, path: str, options: ScanOptions) -> GitScan:

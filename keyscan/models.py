@@ -56,6 +56,91 @@ class Confidence(str, enum.Enum):
 
 
 @dataclass(frozen=True)
+class Provenance:
+    """Where a finding came from, beyond its path and position: typed, so
+    every producer and consumer agree on the names (issue 16, bug 7).
+
+    Sources describe their items with ``(key, value)`` pairs (``SourceItem``,
+    ``Document``); :meth:`from_pairs` turns them into this type and refuses a
+    key it does not define, so a misspelt or unknown key fails loudly instead
+    of drifting.  :meth:`pairs` gives the report form (JSON ``properties``,
+    SARIF ``source``); its keys are the ones reports have always used."""
+
+    commit: str = ""
+    """The commit that introduced the secret (``--history``), full hash."""
+    commit_date: str = ""
+    """Its author date, ISO 8601."""
+    commit_path: str = ""
+    """The file's path in that commit, relative to the repository root."""
+    blob: str = ""
+    """The git blob id of that file version."""
+    decoder: str = ""
+    """The decoder whose fragment held the secret ("" for the raw text)."""
+    carrier: str = ""
+    """The kind of document carrying the secret when a format decoder
+    recognised it (``ci-log``): feeds the NHI location risks."""
+    history_only: bool = False
+    """Found only in history: removed from the tree, still in the repository."""
+    not_committed: str = ""
+    """Why the file was never committed (``git-ignored``), or ""."""
+    archive_member: str = ""
+    """The member's name inside its archive."""
+    archive_depth: int = 0
+    """Archive nesting level of the member (0: not in an archive)."""
+    cell: str = ""
+    """A database cell: table, row and column."""
+    ai_tool: str = ""
+    """The AI tool whose home directory holds the file (AI-home scan)."""
+    sent_to_model: str = ""
+    """Found in an AI tool's transcript or chat store: the secret was sent to
+    a model provider (the tool, or ``yes``)."""
+
+    _KEYS = {"commit": "commit", "commitDate": "commit_date", "commitPath": "commit_path", "blob": "blob",
+             "decoder": "decoder", "carrier": "carrier", "history_only": "history_only",
+             "not_committed": "not_committed", "archive_member": "archive_member",
+             "archive_depth": "archive_depth", "cell": "cell", "ai_tool": "ai_tool",
+             "sent_to_model": "sent_to_model"}
+
+    @classmethod
+    def from_pairs(cls, pairs: "tuple[tuple[str, str], ...]") -> "Provenance":
+        if not pairs:
+            return _NO_PROVENANCE
+        values: dict = {}
+        for key, value in pairs:
+            name = cls._KEYS.get(key)
+            if name is None:
+                raise ValueError(f"unknown provenance key {key!r}")
+            if name == "history_only":
+                values[name] = str(value).lower() == "true"
+            elif name == "archive_depth":
+                values[name] = int(value)
+            else:
+                values[name] = value
+        return cls(**values)
+
+    def pairs(self) -> tuple[tuple[str, str], ...]:
+        """The report form: ``(key, value)`` for every field that is set."""
+        out = []
+        for key, name in self._KEYS.items():
+            value = getattr(self, name)
+            if value:
+                out.append((key, "true" if value is True else str(value)))
+        return tuple(out)
+
+    def get(self, key: str) -> Optional[str]:
+        """A field by its report key (``commitDate``), as :meth:`pairs` shows it;
+        an unknown key raises ``KeyError``."""
+        name = self._KEYS[key]
+        value = getattr(self, name)
+        if not value:
+            return None
+        return "true" if value is True else str(value)
+
+
+_NO_PROVENANCE = Provenance()
+
+
+@dataclass(frozen=True)
 class Finding:
     """One leaked secret at one place."""
 
@@ -79,8 +164,8 @@ class Finding:
     nhi: tuple[str, ...] = ("NHI2",)
     checks: tuple[tuple[str, str], ...] = ()
     """Offline structure checks, e.g. ``(("checksum", "valid"),)``."""
-    properties: tuple[tuple[str, str], ...] = ()
-    """Extra facts about where the finding came from (MCP server name, commit...)."""
+    provenance: Provenance = _NO_PROVENANCE
+    """Where the finding came from (commit, decoder, archive member...)."""
     secret: str = field(default="", repr=False, compare=False)
     """The clear-text secret. Never printed unless ``show_secrets`` is set."""
     line_text: str = field(default="", repr=False, compare=False)
@@ -90,23 +175,26 @@ class Finding:
     def sort_key(self) -> tuple:
         return (self.path, self.start_line, self.start_column, self.rule_id, self.fingerprint)
 
-    def prop(self, name: str) -> Optional[str]:
-        for key, value in self.properties:
-            if key == name:
-                return value
-        return None
+    @property
+    def properties(self) -> tuple[tuple[str, str], ...]:
+        """:attr:`provenance` in its report form (JSON ``properties``)."""
+        return self.provenance.pairs()
 
-    # -- provenance (scope, issue 15): read from ``properties`` until typed --
+    def prop(self, name: str) -> Optional[str]:
+        """A provenance field by its report key (``commit``, ``commitDate``,
+        ``history_only``...); a key :class:`Provenance` does not define raises."""
+        return self.provenance.get(name)
+
     @property
     def not_committed(self) -> bool:
         """The file is git-ignored: the secret is on disk, never in a commit."""
-        return self.prop("not_committed") is not None
+        return bool(self.provenance.not_committed)
 
     @property
     def sent_to_model(self) -> bool:
         """Found in a transcript, chat store or prompt history of an AI tool:
         the secret was sent to a model provider."""
-        return self.prop("sent_to_model") is not None
+        return bool(self.provenance.sent_to_model)
 
 
 @dataclass(frozen=True)

@@ -285,14 +285,14 @@ def _is_personal(f: Finding) -> bool:
 
 def _file_of(f: Finding) -> str:
     """The file a finding belongs to (a history finding names it in ``path``)."""
-    return f.prop("path") or f.path
+    return f.path
 
 
 def location_risks(f: Finding) -> set[str]:
     """Risks implied by where this one finding sits."""
     path = _file_of(f)
     out: set[str] = set()
-    if is_ci_or_deploy(path) or (f.prop("carrier") or "") in ("ci-log", "cilog"):
+    if is_ci_or_deploy(path) or f.provenance.carrier == "ci-log":
         out.add("NHI6")
     mcp = is_mcp_config(path) or (f.location or "").lower().startswith(("mcpservers.", "mcp_servers.",
                                                                         "mcp.servers.", "servers."))
@@ -308,7 +308,7 @@ def location_risks(f: Finding) -> set[str]:
         out.add("NHI8")
     elif kc == "test" and is_production_path(path):
         out.add("NHI8")
-    if (f.prop("history_only") or "").lower() == "true":
+    if f.provenance.history_only:
         out.add("NHI1")
     if f.sent_to_model:  # handed to a third party: the model provider
         out.add("NHI3")

@@ -31,7 +31,8 @@ def scan_document(doc: Document, engine: Engine) -> list[Finding]:
                                        decoder.name))
     if not cands:
         return []
-    return [build_finding(doc, c) for c in resolve_overlaps(_dedupe(cands))]
+    carrier = next((d.carrier for d in decoders if getattr(d, "carrier", "")), "")
+    return [build_finding(doc, c, carrier) for c in resolve_overlaps(_dedupe(cands))]
 
 
 def _dedupe(cands: list[Candidate]) -> list[Candidate]:

@@ -476,13 +476,13 @@ def _plan_edits(doc: _Text, findings: Sequence[Finding], ascii_only: bool
         windows = ((start, end), (max(0, start - _WIDEN), min(len(text), end + _WIDEN)))
         # as is or JSON-escaped; else the decoder's own map (pieces); else through encodings
         found = _in_windows(text, windows, functools.partial(_find_direct, secret=f.secret, mark=mark))
-        if not found and f.prop("decoder"):
+        if not found and f.provenance.decoder:
             found = _split_edits(text, doc.data, f, start, end, mark)
         if not found:
             found = _in_windows(text, windows, functools.partial(_find, secret=f.secret, mark=mark))
         found = [_in_url(text, e) for e in found]
         if not found:
-            via = f.prop("decoder")
+            via = f.provenance.decoder
             failed.append(NotRedacted(f.path, "span cannot be mapped to the secret's encoding"
                                       + (f" ({via} decoder)" if via else ""), f.rule_id, f.start_line))
             continue
@@ -516,7 +516,7 @@ def _split_edits(text: str, data: bytes, f: Finding, start: int, end: int, mark:
         return []
     secret = f.secret
     for decoder in decoders_for(doc):
-        if decoder.name != f.prop("decoder"):
+        if decoder.name != f.provenance.decoder:
             continue
         for frag in decoder.fragments(doc):
             occ = frag.text.find(secret)
@@ -738,7 +738,7 @@ def plan(options: ScanOptions, *, ascii_only: bool = False) -> RedactResult:
     changes: list[FileChange] = []
     failed = [NotRedacted(sk.path, f"not scanned: {sk.reason}", findings=0) for sk in result.skipped]
     for path, found in sorted(by_path.items()):
-        if any(f.prop("archive_member") for f in found):
+        if any(f.provenance.archive_member for f in found):
             failed.append(NotRedacted(path, "not rewritable: archive member (the archive is left as it is)",
                                       found[0].rule_id, found[0].start_line, findings=len(found)))
             continue

@@ -8,18 +8,18 @@ import dataclasses
 import pytest
 
 from keyscan import nhi
-from keyscan.models import Confidence, Finding, ScanOptions, Severity
+from keyscan.models import Confidence, Finding, Provenance, ScanOptions, Severity
 from keyscan.redact import redact
 from keyscan.remediation import NO_IDENTITY, catalogue, remediation_for
 from keyscan.ruleset import load_rules
 
 
 def make(path, secret="sk_live_51Hq8ZkQ2vLmX9cR4tYb7NwPd", rule_id="golden-stripe-live", nhi_ids=("NHI2",),
-         tags=(), properties=(), fingerprint=None):
+         tags=(), provenance=Provenance(), fingerprint=None):
     return Finding(rule_id=rule_id, rule_name="x", provider="Stripe", path=path, start_line=1, start_column=1,
                    end_line=1, end_column=len(secret) + 1, redacted=redact(secret),
                    fingerprint=fingerprint or f"fp-{secret}", severity=Severity.HIGH,
-                   confidence=Confidence.HIGH, entropy=4.0, tags=tags, nhi=nhi_ids, properties=properties,
+                   confidence=Confidence.HIGH, entropy=4.0, tags=tags, nhi=nhi_ids, provenance=provenance,
                    secret=secret)
 
 
@@ -97,7 +97,7 @@ def test_same_secret_in_two_files_is_nhi9_and_environments_nhi8():
 
 
 def test_history_only_is_improper_offboarding():
-    f = make("old/config.py", rule_id="x", secret="v" * 30, properties=(("history_only", "true"),))
+    f = make("old/config.py", rule_id="x", secret="v" * 30, provenance=Provenance(history_only=True))
     assert "NHI1" in nhi.enrich([f])[0].nhi
     assert "NHI1" not in nhi.enrich([make("old/config.py", rule_id="x", secret="v" * 30)])[0].nhi
 
@@ -202,3 +202,41 @@ def test_remediation_lookup_by_alias_and_provider():
     assert remediation_for("Hugging Face").family == "huggingface"
     assert remediation_for("gemini").family == "google"
     assert remediation_for("no-such-vendor").family == "default"
+
+
+# -- issue 16, bug 7: typed provenance; NHI6 fires on CI logs -------------
+
+
+def test_nhi6_fires_for_a_ci_log_anywhere(tmp_path):
+    """A CI log recognised by its content (not its path) carries
+    ``carrier="ci-log"``: nothing set the old ``carrier`` property, so NHI6
+    never fired for it."""
+    from keyscan import scan
+
+    token = "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"
+    (tmp_path / "downloads").mkdir()
+    log = tmp_path / "downloads" / "output.log"
+    log.write_text("2024-05-01T10:00:00.1234567Z ##[group]Run deploy\n"
+                   f"2024-05-01T10:00:01.1234567Z export GITHUB_TOKEN={token}\n")
+    plain = tmp_path / "notes.txt"
+    plain.write_text(f"GITHUB_TOKEN={token}\n")
+    assert not nhi.is_ci_or_deploy("downloads/output.log")
+    res = scan(ScanOptions(paths=(str(tmp_path),), use_cache=False, jobs=1))
+    by_file = {f.path.rsplit("/", 1)[-1]: f for f in res.findings}
+    assert set(by_file) == {"output.log", "notes.txt"}
+    assert by_file["output.log"].provenance.carrier == "ci-log"
+    assert "NHI6" in by_file["output.log"].nhi
+    assert by_file["notes.txt"].provenance.carrier == ""
+    assert "NHI6" not in by_file["notes.txt"].nhi
+
+
+def test_provenance_refuses_unknown_keys_and_keeps_report_keys():
+    with pytest.raises(ValueError, match="unknown provenance key 'path'"):
+        Provenance.from_pairs((("path", "x"),))
+    p = Provenance.from_pairs((("commit", "c1"), ("commitDate", "2024-01-01"), ("history_only", "true")))
+    assert (p.commit, p.commit_date, p.history_only) == ("c1", "2024-01-01", True)
+    assert dict(p.pairs()) == {"commit": "c1", "commitDate": "2024-01-01", "history_only": "true"}
+    f = make("a.py", provenance=p)
+    assert f.prop("commitDate") == "2024-01-01" and f.prop("decoder") is None
+    with pytest.raises(KeyError):
+        f.prop("author")  # nothing sets it: asking is a bug

@@ -81,6 +81,8 @@ def _jsonscan():
 
 class CiLogDecoder:
     name = "cilog"
+    carrier = "ci-log"
+    """Findings in a CI log carry ``Provenance.carrier == "ci-log"`` (NHI6)."""
 
     def __init__(self) -> None:
         self._cache_doc: Optional[Document] = None

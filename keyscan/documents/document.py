@@ -8,6 +8,8 @@ import functools
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
+from ..models import Provenance
+
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32-le"),
     (codecs.BOM_UTF32_BE, "utf-32-be"),
@@ -71,6 +73,12 @@ class Document:
         if self._text is None:
             self._text = self.data.decode("utf-8", self.errors)
         return self._text
+
+    @functools.cached_property
+    def provenance(self) -> Provenance:
+        """:attr:`properties` as the typed :class:`~keyscan.models.Provenance`
+        (an unknown key raises ``ValueError``)."""
+        return Provenance.from_pairs(self.properties)
 
     @functools.cached_property
     def suffix(self) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
 from ..detect.engine import RawMatch
@@ -46,21 +46,20 @@ def resolve_overlaps(cands: list[Candidate]) -> list[Candidate]:
     return kept
 
 
-def build_finding(doc: Document, cand: Candidate) -> Finding:
+def build_finding(doc: Document, cand: Candidate, carrier: str = "") -> Finding:
+    """``carrier``: the kind of document, when a format decoder recognised it (``ci-log``)."""
     m = cand.match
     rule = m.rule
     start_line, start_col = doc.position(cand.start)
     end_line, end_col = doc.position(max(cand.end - 1, cand.start))
     nhi = ("NHI2",) + tuple(n for n in rule.nhi if n != "NHI2")
     checks = tuple((c.label, c.value) for c in m.checks)
-    props = doc.properties
+    prov = doc.provenance
     location = cand.location
-    if props:
-        cell = _prop(props, "cell")  # a database cell: table and row first, then the decoder's place
-        if cell:
-            location = f"{cell}, {location}" if location else cell
-    if cand.decoder:
-        props = props + (("decoder", cand.decoder),)
+    if prov.cell:  # a database cell: table and row first, then the decoder's place
+        location = f"{prov.cell}, {location}" if location else prov.cell
+    if cand.decoder or carrier:
+        prov = replace(prov, decoder=cand.decoder or prov.decoder, carrier=carrier or prov.carrier)
     return Finding(
         rule_id=rule.id,
         rule_name=rule.name,
@@ -79,14 +78,8 @@ def build_finding(doc: Document, cand: Candidate) -> Finding:
         location=location,
         nhi=nhi,
         checks=checks,
-        properties=props,
+        provenance=prov,
         secret=m.secret,
         line_text=doc.line_text(start_line),
     )
 
-
-def _prop(props: tuple[tuple[str, str], ...], name: str):
-    for key, value in props:
-        if key == name:
-            return value
-    return None

@@ -56,7 +56,7 @@ def build_gitlab(result: ScanResult, ctx: ReportContext) -> dict:
     seen: dict[tuple[str, str], int] = {}
     for f in result.findings:
         rem = remediation_for_finding(f, rules)
-        path = unquote(relative_uri(f.prop("path") or f.path, ctx.root))
+        path = unquote(relative_uri(f.path, ctx.root))
         key = (f.fingerprint, path)
         n = seen.get(key, 0)
         seen[key] = n + 1
@@ -84,7 +84,7 @@ def build_gitlab(result: ScanResult, ctx: ReportContext) -> dict:
                 "file": path,
                 "start_line": f.start_line,
                 "end_line": f.end_line,
-                "commit": {"sha": f.prop("commit") or "0000000"},
+                "commit": {"sha": f.provenance.commit or "0000000"},
             },
             "raw_source_code_extract": shown_secret(f, ctx),
             "identifiers": identifiers,

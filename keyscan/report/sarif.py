@@ -22,6 +22,7 @@ Design choices:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -220,7 +221,7 @@ def _message(f: Finding, ctx: ReportContext, rem) -> str:
 
 
 def _partial_fingerprint(f: Finding, occurrence: int) -> str:
-    h = hashlib.sha256(f"{f.fingerprint}\x00{f.prop('path') or f.path}\x00{occurrence}".encode(
+    h = hashlib.sha256(f"{f.fingerprint}\x00{f.path}\x00{occurrence}".encode(
         "utf-8", "surrogatepass"))
     return h.hexdigest()[:32]
 
@@ -241,7 +242,7 @@ def build_sarif(result: ScanResult, ctx: ReportContext) -> dict:
     results = []
     for f in result.findings:
         rem = remediation_for_finding(f, rules)
-        key = (f.fingerprint, f.prop("path") or f.path)
+        key = (f.fingerprint, f.path)
         occurrence = seen.get(key, 0)
         seen[key] = occurrence + 1
         region, context = _region(f, ctx, secrets)
@@ -266,17 +267,21 @@ def build_sarif(result: ScanResult, ctx: ReportContext) -> dict:
             props["location"] = f.location
         if f.checks:
             props["checks"] = dict(f.checks)
-        fprops = dict(f.properties)
-        if fprops.pop("not_committed", None) is not None:
+        prov = f.provenance
+        if prov.not_committed:
             props["notCommitted"] = True  # git-ignored: on disk, never in a commit
-        if fprops.pop("sent_to_model", None) is not None:
+        if prov.sent_to_model:
             props["sentToModel"] = True  # in an AI tool's transcript / chat store
-        for src, dst in (("commit", "commit"), ("commit_date", "commitDate"), ("commitDate", "commitDate"),
-                         ("path", "path"), ("author", "author"), ("history_only", "historyOnly")):
-            if src in fprops:
-                props[dst] = fprops.pop(src)
-        if fprops:
-            props["source"] = fprops
+        if prov.commit:
+            props["commit"] = prov.commit
+        if prov.commit_date:
+            props["commitDate"] = prov.commit_date
+        if prov.history_only:
+            props["historyOnly"] = "true"
+        source = dict(dataclasses.replace(prov, commit="", commit_date="", history_only=False,
+                                          not_committed="", sent_to_model="").pairs())
+        if source:
+            props["source"] = source
         results.append({
             "ruleId": f.rule_id,
             "ruleIndex": index[f.rule_id],

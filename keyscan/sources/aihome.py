@@ -218,11 +218,11 @@ def mark(findings, locations: Sequence[Location] = ()):
     out = []
     for f in findings:
         loc = location_of(f.path, locations) if locations else None
-        props: tuple[tuple[str, str], ...] = ()
+        prov = f.provenance
         if loc is not None:
-            props += (("ai_tool", loc.tool),)
+            prov = dataclasses.replace(prov, ai_tool=loc.tool)
         sent = (loc.sent if loc is not None else sent_by_path(f.path)) and _is_chat(f.path, f.location)
         if sent:
-            props += (("sent_to_model", loc.tool if loc is not None else "yes"),)
-        out.append(dataclasses.replace(f, properties=f.properties + props) if props else f)
+            prov = dataclasses.replace(prov, sent_to_model=loc.tool if loc is not None else "yes")
+        out.append(dataclasses.replace(f, provenance=prov) if prov is not f.provenance else f)
     return out
