@@ -314,7 +314,7 @@ def run_items(engine: Engine, items: Iterable[SourceItem], options: ScanOptions)
         # The first items, largest first so the long poles start early.
         batches = _stream_batches(itertools.chain(sorted(head, key=lambda i: -i.size), it), state,
                                   workers, options.chunk_size)
-        for f, s, b, n, count in pool.imap(_scan_batch_in_worker, batches):
+        for f, s, b, n, count in pool.imap_unordered(_scan_batch_in_worker, batches):
             findings += f
             skipped += s
             nbytes += b
@@ -450,6 +450,11 @@ def _validate(options: ScanOptions) -> None:
         raise UsageError(f"unknown git_ignored mode {options.git_ignored!r} (carriers, none, all)")
     if modes and "-" in options.paths:
         raise UsageError(f"{modes[0]} needs a path in a git repository, not stdin")
+    from .sources.pathfilter import MAX_EXCLUDE_PATTERNS
+
+    if len(options.exclude) > MAX_EXCLUDE_PATTERNS:
+        raise UsageError(f"exclude has {len(options.exclude)} patterns, more than the {MAX_EXCLUDE_PATTERNS} "
+                         "keyscan accepts: exclude whole directories ('build/') or use .keyscanignore")
     import re
 
     for rx in options.allow_regexes:

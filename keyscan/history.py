@@ -153,9 +153,9 @@ class HistoryScan:
             # cache warm (interleaved commits cost git half as much again).
             self._parts = git.split_contiguous(self._commits, jobs)
             self._pool = make_pool(jobs, _init, (engine,))
-            self._pending = self._pool.imap(_worker, [(self._target.root, path, p, options.max_file_size,
-                                                       options.exclude)
-                                                      for p in self._parts])
+            self._pending = [self._pool.submit(_worker, (self._target.root, path, p, options.max_file_size,
+                                                         options.exclude))
+                             for p in self._parts]
 
     def result(self) -> GitScan:
         """Findings in lines added by any commit reachable from all refs (or ``options.branch``).
@@ -172,7 +172,7 @@ class HistoryScan:
             pool, self._pool = self._pool, None
             found = GitScan()
             with running(pool):
-                for i, res in enumerate(self._pending, 1):
+                for i, res in enumerate(pool.results(self._pending), 1):
                     found.add(res)
                     if self._progress:
                         self._progress(i, len(self._parts))
@@ -183,7 +183,6 @@ class HistoryScan:
     def cancel(self) -> None:
         if self._pool is not None:
             self._pool.terminate()
-            self._pool.join()
             self._pool = None
 
 

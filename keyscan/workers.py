@@ -1,18 +1,132 @@
-"""Worker process pools, shared by directory and history scans."""
+"""Worker process pools, shared by directory and history scans.
+
+A pool is a :class:`concurrent.futures.ProcessPoolExecutor`: a worker that
+dies (the out-of-memory killer, ``kill -9``) breaks the pool at once and the
+scan fails with a :class:`~keyscan.errors.ScanError` (exit 3) instead of
+waiting forever for a result that will never come (``multiprocessing.Pool``
+replaces the dead worker and loses its task).
+"""
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+from .errors import ScanError
+
+KILL_WORKER_ENV = "KEYSCAN_TEST_KILL_WORKER"
+"""Test hook: when this environment variable is ``1``, a worker kills itself
+(SIGKILL) when it receives its first task, as the out-of-memory killer would."""
 
 
-def make_pool(workers: int, initializer: Callable[..., None], initargs: Sequence[Any]):
-    """A pool of ``workers`` processes (forked on Linux: the engine is inherited, not pickled)."""
-    import multiprocessing as mp
+class WorkerPool:
+    """``workers`` processes (forked on Linux: the engine is inherited, not pickled)."""
 
-    ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-    return ctx.Pool(workers, initializer=_start_worker, initargs=(initializer, *initargs))
+    def __init__(self, workers: int, initializer: Callable[..., None], initargs: Sequence[Any]):
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+        self.workers = workers
+        self._ex = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_start_worker,
+                                       initargs=(initializer, *initargs))
+        self._procs: list = []
+
+    def submit(self, fn: Callable[[Any], Any], arg: Any):
+        fut = self._ex.submit(_call, fn, arg)
+        if not self._procs:
+            self._procs = list(getattr(self._ex, "_processes", {}).values())
+        return fut
+
+    def results(self, futures: Iterable[Any]) -> Iterator[Any]:
+        """Results of ``futures`` as they complete."""
+        from concurrent.futures import as_completed
+
+        for fut in as_completed(list(futures)):
+            yield self._result(fut)
+
+    def imap_unordered(self, fn: Callable[[Any], Any], iterable: Iterable[Any]) -> Iterator[Any]:
+        """``fn`` over ``iterable`` in the workers, results as they complete.
+        ``iterable`` is consumed here, a few items ahead of the workers (it may
+        be a directory walk: it overlaps the scanning, in bounded memory)."""
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        it = iter(iterable)
+        pending: set = set()
+        ahead = 2 * self.workers + 1
+        exhausted = False
+        while True:
+            while not exhausted and len(pending) < ahead:
+                try:
+                    item = next(it)
+                except StopIteration:
+                    exhausted = True
+                    break
+                pending.add(self.submit(fn, item))
+            if not pending:
+                return
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                yield self._result(fut)
+
+    def _result(self, fut) -> Any:
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return fut.result()
+        except BrokenProcessPool:
+            raise ScanError(self._death_message()) from None
+
+    def _death_message(self) -> str:
+        how = "died"
+        for p in self._procs:
+            p.join(timeout=1)
+            code = p.exitcode
+            if code is not None and code < 0:
+                try:
+                    name = signal.Signals(-code).name
+                except ValueError:
+                    name = f"signal {-code}"
+                how = f"was killed by {name}" + (" (the out-of-memory killer does this)"
+                                                 if -code == signal.SIGKILL else "")
+                break
+            if code:
+                how = f"exited with status {code}"
+                break
+        return (f"a worker process {how}; the scan is incomplete. Run it again, with fewer "
+                "workers (-j 1) or a lower --max-file-size if memory is short")
+
+    def close(self) -> None:
+        pass
+
+    def join(self) -> None:
+        self._ex.shutdown(wait=True)
+
+    def terminate(self) -> None:
+        """Stop every worker now (SIGTERM, then SIGKILL) and reap it."""
+        procs = list(getattr(self._ex, "_processes", {}).values()) or self._procs
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+        for p in procs:
+            p.join(timeout=2)
+            if p.is_alive():
+                p.kill()
+                p.join(timeout=2)
+        self._ex.shutdown(wait=False, cancel_futures=True)
+
+
+def make_pool(workers: int, initializer: Callable[..., None], initargs: Sequence[Any]) -> WorkerPool:
+    return WorkerPool(workers, initializer, initargs)
+
+
+def _call(fn: Callable[[Any], Any], arg: Any) -> Any:
+    if os.environ.get(KILL_WORKER_ENV) == "1":
+        os.kill(os.getpid(), signal.SIGKILL)
+    return fn(arg)
 
 
 def _start_worker(initializer: Callable[..., None], *initargs: Any) -> None:
@@ -50,14 +164,12 @@ def keep_freed_memory() -> None:
 
 
 @contextmanager
-def running(pool) -> Iterator[Any]:
-    """Close and join ``pool`` after the block; terminate it on any error,
-    Ctrl-C included, so no worker outlives the scan."""
+def running(pool: WorkerPool) -> Iterator[WorkerPool]:
+    """Join ``pool`` after the block; terminate it on any error, Ctrl-C and
+    SIGTERM included, so no worker outlives the scan."""
     try:
         yield pool
-        pool.close()
     except BaseException:
         pool.terminate()
         raise
-    finally:
-        pool.join()
+    pool.join()

@@ -171,3 +171,48 @@ def test_a_fifo_target_is_an_error_that_says_what_to_do(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr == (f"keyscan: error: cannot scan {fifo}: not a regular file (name a file or "
                            "directory, or - for standard input)\n")
+
+
+# -- nothing hangs -----------------------------------------------------------
+
+
+def _many_files(root, n=80):
+    for i in range(n):
+        (root / f"f{i}.txt").write_text("x = 1\n" * 200)
+    (root / "app.env").write_text("GITHUB_TOKEN=" + TOKEN + "\n")
+
+
+def test_a_killed_worker_fails_the_scan_with_exit_3(tmp_path):
+    _many_files(tmp_path)
+    proc = run_keyscan(str(tmp_path), "-j", "2", "--no-progress", env={"KEYSCAN_TEST_KILL_WORKER": "1"})
+    assert proc.returncode == 3
+    assert proc.stderr == ("keyscan: error: a worker process was killed by SIGKILL (the out-of-memory killer "
+                           "does this); the scan is incomplete. Run it again, with fewer workers (-j 1) or a "
+                           "lower --max-file-size if memory is short\n")
+
+
+def test_a_killed_history_worker_fails_the_scan(repo, monkeypatch):
+    from keyscan import history
+    from keyscan.errors import ScanError
+
+    for i in range(4):
+        (repo / f"f{i}.env").write_text(f"N={i}\n")
+        commit(repo, f"c{i}", f"2024-01-0{i + 1}T10:00:00+00:00")
+    monkeypatch.setattr(history, "HISTORY_PARALLEL_MIN_COMMITS", 2)
+    monkeypatch.setenv("KEYSCAN_TEST_KILL_WORKER", "1")
+    with pytest.raises(ScanError, match="^a worker process was killed by SIGKILL"):
+        scan(ScanOptions(paths=(str(repo),), history=True, use_cache=False, jobs=2))
+
+
+def test_the_exclude_list_is_refused_above_its_limit(tmp_path):
+    from keyscan.errors import UsageError
+    from keyscan.sources.pathfilter import MAX_EXCLUDE_PATTERNS
+
+    many = tuple(f"dir{i}/**/*.log" for i in range(MAX_EXCLUDE_PATTERNS + 1))
+    with pytest.raises(UsageError, match="^exclude has 1001 patterns, more than the 1000 keyscan accepts"):
+        scan(ScanOptions(paths=(str(tmp_path),), use_cache=False, exclude=many))
+    (tmp_path / "a.env").write_text("GITHUB_TOKEN=" + TOKEN + "\n")
+    (tmp_path / "dir7").mkdir()
+    (tmp_path / "dir7" / "x.log").write_text("GITHUB_TOKEN=" + TOKEN2 + "\n")
+    result = scan(ScanOptions(paths=(str(tmp_path),), use_cache=False, exclude=many[:-1]))
+    assert [os.path.basename(f.path) for f in result.findings] == ["a.env"]

@@ -48,12 +48,27 @@ def load_spec(path: str) -> "Optional[pathspec.PathSpec]":
     return spec_from_lines(lines)
 
 
-def spec_from_lines(lines: Iterable[str]) -> "Optional[pathspec.PathSpec]":
+MAX_EXCLUDE_PATTERNS = 1000
+"""The ``exclude`` list (it can come from the scanned repository's
+configuration) is refused above this many patterns (checked by
+:func:`keyscan.api.scan`): each costs about 0.35 ms to compile."""
+
+
+def spec_from_lines(lines: Iterable[str], backend: Optional[str] = None) -> "Optional[pathspec.PathSpec]":
+    """``backend="simple"``: one Python regex per pattern, compiled in time
+    linear in their number and interruptible by Ctrl-C.  pathspec's default
+    backend (Hyperscan, when installed) compiles all patterns in one native
+    call: 1,000 patterns took 15 s, 20,000 over a minute, uninterruptible."""
     lines = [ln for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
     if not lines:
         return None
     import pathspec  # only where patterns exist
 
+    if backend:
+        try:
+            return pathspec.GitIgnoreSpec.from_lines(lines, backend=backend)
+        except TypeError:  # pathspec < 1.0 has one backend: one regex per pattern
+            pass
     return pathspec.GitIgnoreSpec.from_lines(lines)
 
 
@@ -79,7 +94,7 @@ class PathFilter:
             spec = load_spec(os.path.join(self.root, ".git", "info", "exclude"))
             if spec:
                 self._base.append(spec)
-        spec = spec_from_lines(self.exclude)
+        spec = spec_from_lines(self.exclude, backend="simple")
         if spec:
             self._base.append(spec)
 
