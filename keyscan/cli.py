@@ -2,7 +2,7 @@
 
 ``keyscan [PATH...]`` is short for ``keyscan scan [PATH...]``.
 Exit codes: 0 no findings, 1 findings, 2 usage or configuration error,
-3 runtime error, 130 interrupted.
+3 runtime error, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return hook_main(args[1])
     if not args or (args[0] not in COMMANDS and args[0] not in ("--help", "-h")):
         args.insert(0, "scan")
+    _on_sigterm()
     try:
         import click
 
@@ -54,11 +55,29 @@ def main(argv: Optional[List[str]] = None) -> int:
             return exc.exit_code
         except click.exceptions.Abort:
             raise KeyboardInterrupt from None
-    except KeyboardInterrupt:
-        sys.stderr.write("keyscan: interrupted\n")
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:
+        from .errors import interrupt_code, interrupt_message
+
+        sys.stderr.write(interrupt_message(exc))
+        return interrupt_code(exc)
     except Exception as exc:
         return _internal_error(exc)
+
+
+def _on_sigterm() -> None:
+    """SIGTERM (a CI job cancelled, ``timeout``, ``kill``) stops the scan like
+    Ctrl-C: workers are terminated and reaped, exit 143."""
+    import signal
+
+    from .errors import Terminated
+
+    def handler(signum, frame):
+        raise Terminated()
+
+    try:
+        signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (keyscan called from a program's thread)
+        pass
 
 
 def _internal_error(exc: BaseException) -> int:

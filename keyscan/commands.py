@@ -23,7 +23,7 @@ SEVERITIES = "info, low, medium, high, critical"
 
 HELP = ("Find leaked secrets in repositories, MCP configs, agent traces, notebooks and CI logs.\n\n"
         "`keyscan [PATH...]` is short for `keyscan scan [PATH...]`. Exit codes: 0 no findings, "
-        "1 findings, 2 usage or configuration error, 3 runtime error, 130 interrupted.")
+        "1 findings, 2 usage or configuration error, 3 runtime error, 130 interrupted, 143 terminated.")
 
 
 # --------------------------------------------------------------------------
@@ -81,9 +81,11 @@ def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
         except KeyscanError as exc:
             sys.stderr.write(f"keyscan: error: {exc}\n")
             raise click.exceptions.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            sys.stderr.write("keyscan: interrupted\n")
-            raise click.exceptions.Exit(130) from None
+        except KeyboardInterrupt as exc:  # Ctrl-C (130) or SIGTERM (143): workers are reaped on the way
+            from .errors import interrupt_code, interrupt_message
+
+            sys.stderr.write(interrupt_message(exc))
+            raise click.exceptions.Exit(interrupt_code(exc)) from None
 
     return wrapper
 
@@ -202,8 +204,10 @@ def scan_cmd(paths: tuple[str, ...], fmt: str, output: Optional[str], show_secre
     _emit(result, fmt, output, show_secrets, quiet)
     if ai_home and not quiet:
         sys.stderr.write(_ai_home_report(result, settings.options.home))
+    for err in result.errors:  # findings may be missing: said even with --quiet, and exit 3
+        sys.stderr.write(f"keyscan: error: {err}\n")
     failing = [f for f in result.findings if f.severity.rank >= settings.fail_on.rank]
-    _exit(1 if failing and not exit_zero else 0)
+    _exit(3 if result.errors else 1 if failing and not exit_zero else 0)
 
 
 def _ai_home_report(result, home: Optional[str]) -> str:

@@ -23,3 +23,18 @@ class ScanError(KeyscanError):
     """A runtime failure of the scan itself (exit 3)."""
 
     exit_code = 3
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM received: handled like Ctrl-C (workers reaped), exit 143."""
+
+    exit_code = 143
+
+
+def interrupt_code(exc: BaseException) -> int:
+    """Exit status for an interruption: 143 for SIGTERM, 130 for Ctrl-C."""
+    return getattr(exc, "exit_code", 130)
+
+
+def interrupt_message(exc: BaseException) -> str:
+    return "keyscan: terminated\n" if isinstance(exc, Terminated) else "keyscan: interrupted\n"

@@ -17,9 +17,9 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from .errors import ScanError
 
-KILL_WORKER_ENV = "KEYSCAN_TEST_KILL_WORKER"
-"""Test hook: when this environment variable is ``1``, a worker kills itself
-(SIGKILL) when it receives its first task, as the out-of-memory killer would."""
+TEST_HOOK_ENV = "KEYSCAN_TEST_WORKER"
+"""Test hook: ``kill`` makes a worker kill itself (SIGKILL) when it receives a
+task, as the out-of-memory killer would; ``hang`` makes it sleep forever."""
 
 
 class WorkerPool:
@@ -82,20 +82,22 @@ class WorkerPool:
 
     def _death_message(self) -> str:
         how = "died"
+        codes = []
         for p in self._procs:
             p.join(timeout=1)
-            code = p.exitcode
-            if code is not None and code < 0:
-                try:
-                    name = signal.Signals(-code).name
-                except ValueError:
-                    name = f"signal {-code}"
-                how = f"was killed by {name}" + (" (the out-of-memory killer does this)"
-                                                 if -code == signal.SIGKILL else "")
-                break
-            if code:
-                how = f"exited with status {code}"
-                break
+            if p.exitcode:
+                codes.append(p.exitcode)
+        # the pool terminates (SIGTERM) the other workers once one is lost
+        codes.sort(key=lambda c: c == -signal.SIGTERM)
+        if codes and codes[0] < 0:
+            try:
+                name = signal.Signals(-codes[0]).name
+            except ValueError:
+                name = f"signal {-codes[0]}"
+            how = f"was killed by {name}" + (" (the out-of-memory killer does this)"
+                                             if -codes[0] == signal.SIGKILL else "")
+        elif codes:
+            how = f"exited with status {codes[0]}"
         return (f"a worker process {how}; the scan is incomplete. Run it again, with fewer "
                 "workers (-j 1) or a lower --max-file-size if memory is short")
 
@@ -124,12 +126,19 @@ def make_pool(workers: int, initializer: Callable[..., None], initargs: Sequence
 
 
 def _call(fn: Callable[[Any], Any], arg: Any) -> Any:
-    if os.environ.get(KILL_WORKER_ENV) == "1":
+    hook = os.environ.get(TEST_HOOK_ENV)
+    if hook == "kill":
         os.kill(os.getpid(), signal.SIGKILL)
+    elif hook == "hang":
+        while True:
+            signal.pause()
     return fn(arg)
 
 
 def _start_worker(initializer: Callable[..., None], *initargs: Any) -> None:
+    # the parent's SIGTERM handler (cli) is inherited by fork: a worker told
+    # to stop stops (the parent handles SIGINT/SIGTERM and reaps the workers)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     keep_freed_memory()
     initializer(*initargs)
 

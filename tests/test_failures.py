@@ -184,7 +184,7 @@ def _many_files(root, n=80):
 
 def test_a_killed_worker_fails_the_scan_with_exit_3(tmp_path):
     _many_files(tmp_path)
-    proc = run_keyscan(str(tmp_path), "-j", "2", "--no-progress", env={"KEYSCAN_TEST_KILL_WORKER": "1"})
+    proc = run_keyscan(str(tmp_path), "-j", "2", "--no-progress", env={"KEYSCAN_TEST_WORKER": "kill"})
     assert proc.returncode == 3
     assert proc.stderr == ("keyscan: error: a worker process was killed by SIGKILL (the out-of-memory killer "
                            "does this); the scan is incomplete. Run it again, with fewer workers (-j 1) or a "
@@ -199,7 +199,7 @@ def test_a_killed_history_worker_fails_the_scan(repo, monkeypatch):
         (repo / f"f{i}.env").write_text(f"N={i}\n")
         commit(repo, f"c{i}", f"2024-01-0{i + 1}T10:00:00+00:00")
     monkeypatch.setattr(history, "HISTORY_PARALLEL_MIN_COMMITS", 2)
-    monkeypatch.setenv("KEYSCAN_TEST_KILL_WORKER", "1")
+    monkeypatch.setenv("KEYSCAN_TEST_WORKER", "kill")
     with pytest.raises(ScanError, match="^a worker process was killed by SIGKILL"):
         scan(ScanOptions(paths=(str(repo),), history=True, use_cache=False, jobs=2))
 
@@ -216,3 +216,67 @@ def test_the_exclude_list_is_refused_above_its_limit(tmp_path):
     (tmp_path / "dir7" / "x.log").write_text("GITHUB_TOKEN=" + TOKEN2 + "\n")
     result = scan(ScanOptions(paths=(str(tmp_path),), use_cache=False, exclude=many[:-1]))
     assert [os.path.basename(f.path) for f in result.findings] == ["a.env"]
+
+
+def _children(pid):
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(entry))
+    return out
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs /proc")
+@pytest.mark.parametrize("sig,code,message", [("SIGTERM", 143, "terminated"), ("SIGINT", 130, "interrupted")])
+def test_signals_stop_the_scan_and_reap_the_workers(tmp_path, sig, code, message):
+    import signal
+    import sys
+    import time
+
+    _many_files(tmp_path)
+    env = dict(os.environ, KEYSCAN_TEST_WORKER="hang")
+    proc = subprocess.Popen([sys.executable, "-m", "keyscan", str(tmp_path), "-j", "2", "--no-progress"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(600):  # the two workers are up (and hang on their first task)
+            kids = _children(proc.pid)
+            if len(kids) == 2:
+                break
+            time.sleep(0.1)
+        assert len(kids) == 2
+        time.sleep(0.5)
+        proc.send_signal(getattr(signal, sig))
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == code
+    assert err == f"keyscan: {message}\n"
+    assert [k for k in kids if os.path.exists(f"/proc/{k}")] == []
+
+
+def test_sigterm_while_reading_stdin_exits_143():
+    import signal
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "keyscan", "-", "--no-progress"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        proc.stdin.write("GITHUB_TOKEN=")
+        proc.stdin.flush()
+        time.sleep(1.5)  # start-up; SIGTERM before the handler is installed would kill it (-15)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert (proc.returncode, err) == (143, "keyscan: terminated\n")
