@@ -218,7 +218,10 @@ def _decode_all(text: str, parent: Optional[Fragment], depth: int, out: list[Fra
             basic = ctx.group("basic") is not None
             name = "Authorization" if basic else ctx.group("name")
         frag_text = _with_context(decoded, name, basic)
-        loc = f"{name} ({kind}-decoded)" if name else f"{kind}-decoded"
+        shown = name
+        if name and parent_loc and f"{name} (" in parent_loc:
+            shown = None  # the name the outer layer put in front: said once
+        loc = f"{shown} ({kind}-decoded)" if shown else f"{kind}-decoded"
         if parent_loc:
             loc = f"{parent_loc} > {loc}"
         ds, de = _span(parent, s, e)
