@@ -1,6 +1,7 @@
 """Failures are loud (issue 19): what a source could not read is reported."""
 
 import os
+import subprocess
 
 import pytest
 
