@@ -160,3 +160,14 @@ def test_json_event_key_after_escaped_newline_is_found(engine):
     found = scan_bytes(engine, "agent.txt", line.encode())
     assert [(f.rule_id, f.start_line, f.start_column) for f in found] == \
         [("github-pat-classic", 1, line.index(key) + 1)]
+
+
+def test_colour_codes_after_the_first_4_kb_are_stripped(engine):
+    """A terminal-decorated value far into a file that does not look like a log at its start
+    (the raw scan reports the escape anywhere, not only in the sniffed head)."""
+    head = "".join(f"line {i} of ordinary program output\n" for i in range(300)).encode()
+    assert len(head) > 4096
+    tail = b"export API_TOKEN=\x1b[1mKkTP2XO0C2urYsd5SpRwVYdDncNKi7Kb7oS2JDak\x1b[0m\n"
+    found = scan_bytes(engine, "session.txt", head + tail)
+    assert [(f.rule_id, f.start_line, f.secret) for f in found] == [
+        ("generic-secret-assignment", 301, "KkTP2XO0C2urYsd5SpRwVYdDncNKi7Kb7oS2JDak")]

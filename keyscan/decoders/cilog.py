@@ -83,6 +83,9 @@ class CiLogDecoder:
     name = "cilog"
     carrier = "ci-log"
     """Findings in a CI log carry ``Provenance.carrier == "ci-log"`` (NHI6)."""
+    # Terminal colour codes anywhere in a file (not only in its first 4 KB): a value written
+    # after `\x1b[1m` is only seen once the decoration is stripped. The raw scan answers it.
+    triggers = (b"\x1b[",)
 
     def __init__(self) -> None:
         self._cache_doc: Optional[Document] = None
@@ -97,7 +100,7 @@ class CiLogDecoder:
         if doc.suffix in (".ipynb", ".json", ".jsonl"):
             return False
         head = doc.data[:4096]
-        return bool(_SNIFF_TS.match(head) or b"section_start:" in head or b"\x1b[" in head)
+        return bool(_SNIFF_TS.match(head) or b"section_start:" in head or doc.has(b"\x1b["))
 
     # -- regions (group / section names) ------------------------------------
     def _regions(self, doc: Document) -> tuple[list[int], list[Optional[str]]]:
