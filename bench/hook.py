@@ -2,8 +2,10 @@
 
 Runs each recorded payload of ``tests/hook_events`` (with fake keys filled in,
 and without) through a fresh process N times and prints the median and the
-worst wall time, and the child's CPU time (user + system: the figure a loaded
-machine does not inflate), for two entry points:
+worst wall time, and the child's CPU time (user + system), smallest and median:
+on a loaded machine wall time is mostly queueing and even CPU time grows with
+cache contention, so the smallest CPU time is the closest to the hook's own
+cost.  Two entry points:
 
 * ``cli``: ``python -m keyscan hook AGENT`` (what the agents run);
 * ``lib``: ``python -c "from keyscan.hooks import main; ..."`` (the hook
@@ -74,8 +76,8 @@ def main() -> None:
     print(f"python startup alone: median wall {statistics.median(w for w, _, _ in baseline):.3f} s, "
           f"cpu {statistics.median(c for _, c, _ in baseline):.3f} s; load average {os.getloadavg()[0]:.1f}")
     print()
-    print(f"| entry | event | secret | exit | wall median | wall max | cpu median | cpu <= {BUDGET} s |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print(f"| entry | event | secret | exit | wall median | wall max | cpu min | cpu median | cpu min <= {BUDGET} s |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for entry, cmd_of in entries.items():
         for path in sorted(EVENTS.glob("*.json")):
             agent = path.name.split(".")[0]
@@ -86,10 +88,10 @@ def main() -> None:
                 walls = [w for w, _, _ in runs]
                 cpus = [c for _, c, _ in runs]
                 codes = {rc for _, _, rc in runs}
-                cpu = statistics.median(cpus)
+                cpu = min(cpus)
                 print(f"| {entry} | {path.stem} | {'yes' if secrets else 'no'} | {','.join(map(str, codes))} | "
                       f"{statistics.median(walls):.3f} | {max(walls):.3f} | {cpu:.3f} | "
-                      f"{'yes' if cpu <= BUDGET else 'NO'} |")
+                      f"{statistics.median(cpus):.3f} | {'yes' if cpu <= BUDGET else 'NO'} |")
 
 
 if __name__ == "__main__":

@@ -802,17 +802,22 @@ def write_changes(changes: Iterable[FileChange], *, backup_dir: Optional[str]) -
             _private_dir(backup_dir)
             _private_dir(os.path.dirname(dest))
             _atomic_write(dest, ch.original, 0o600)
-        _atomic_write(ch.path, ch.redacted, stat.S_IMODE(st.st_mode))
+        _atomic_write(ch.path, ch.redacted, stat.S_IMODE(st.st_mode), owner=(st.st_uid, st.st_gid))
     return stale
 
 
-def _atomic_write(path: str, data: bytes, mode: int) -> None:
+def _atomic_write(path: str, data: bytes, mode: int, owner: Optional[tuple[int, int]] = None) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".keyscan-", dir=directory)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
+            if owner is not None and hasattr(os, "fchown"):
+                try:
+                    os.fchown(fh.fileno(), *owner)  # keep the owner when allowed (root redacting a tree)
+                except OSError:
+                    pass
             os.fchmod(fh.fileno(), mode)
             os.fsync(fh.fileno())
         os.replace(tmp, path)
