@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
+
+if TYPE_CHECKING:
+    import click
 
 COMMANDS = {"scan", "rules", "explain", "report", "baseline", "init", "mcp", "version", "redact", "hook"}
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_RUNTIME, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -93,7 +96,7 @@ def _internal_error(exc: BaseException) -> int:
     return EXIT_RUNTIME
 
 
-def _build_app():
+def _build_app() -> click.Group:
     """The click command group (for tests and documentation tools)."""
     from .commands import build_cli
 

@@ -9,11 +9,16 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from typing import Any, Callable, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 
 import click
 
 from .errors import UsageError
+
+if TYPE_CHECKING:
+    from .models import ScanOptions, ScanResult
+    from .redaction import RedactResult
+    from .ruleset.model import RuleCatalogue
 
 # The output formats of keyscan.report.REPORTERS (a test checks they agree; the
 # report package is not imported here, to keep start-up fast).
@@ -210,7 +215,7 @@ def scan_cmd(paths: tuple[str, ...], fmt: str, output: Optional[str], show_secre
     _exit(3 if result.errors else 1 if failing and not exit_zero else 0)
 
 
-def _ai_home_report(result, home: Optional[str]) -> str:
+def _ai_home_report(result: ScanResult, home: Optional[str]) -> str:
     """Per AI tool: the locations found and their findings (``--ai-home``)."""
     from .sources.aihome import locate
 
@@ -226,7 +231,7 @@ def _ai_home_report(result, home: Optional[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _run_scan(options, *, progress: bool):
+def _run_scan(options: ScanOptions, *, progress: bool) -> ScanResult:
     from dataclasses import replace
 
     from .api import scan
@@ -235,7 +240,7 @@ def _run_scan(options, *, progress: bool):
         return scan(replace(options, progress=progress_cb))
 
 
-def _emit(result, fmt: str, output: Optional[str], show_secrets: bool, quiet: bool) -> None:
+def _emit(result: ScanResult, fmt: str, output: Optional[str], show_secrets: bool, quiet: bool) -> None:
     from .report import ReportContext, render
     from .report.table import summary_line
 
@@ -276,7 +281,7 @@ class _progress:
         self.enabled = enabled
         self._bar: Any = None
 
-    def __enter__(self):
+    def __enter__(self) -> Optional[Callable[[int, int], None]]:
         if not self.enabled:
             return None
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -292,10 +297,9 @@ class _progress:
 
         return update
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: Any) -> None:
         if self._bar is not None:
             self._bar.__exit__(*exc)
-        return False
 
 
 # --------------------------------------------------------------------------
@@ -333,7 +337,7 @@ def rules_list_cmd(rules: tuple[str, ...], fmt: str) -> None:
     console.print(f"{len(loaded)} rules")
 
 
-def _catalogue(rules: Sequence[str]):
+def _catalogue(rules: Sequence[str]) -> RuleCatalogue:
     """Every rule a scan here can run: built-in, the configuration's and ``--rules``
     (from the compiled-rules cache, the same one scans use)."""
     from .api import rule_catalogue
@@ -378,7 +382,7 @@ def _default_baseline(path: str) -> str:
     return os.path.join(path if os.path.isdir(path) else ".", DEFAULT_NAME)
 
 
-def _scan_for_baseline(path: str, config: Optional[str], no_progress: bool):
+def _scan_for_baseline(path: str, config: Optional[str], no_progress: bool) -> ScanResult:
     """Scan ``path`` with its configuration but without any baseline applied."""
     from .config import resolve_settings
 
@@ -578,7 +582,7 @@ def mcp_cmd(path: str, fmt: str, no_home: bool, home: Optional[str], output: Opt
     _exit(1 if inv.findings and not exit_zero else 0)
 
 
-def _render_rich(draw) -> str:
+def _render_rich(draw: Callable[[Any], object]) -> str:
     import io
 
     from rich.console import Console
@@ -672,7 +676,7 @@ def redact_cmd(paths: tuple[str, ...], dry_run: bool, backup_dir: Optional[str],
     _exit(result.exit_code)
 
 
-def _redact_summary(result, *, dry_run: bool, quiet: bool, backups: Optional[str]) -> None:
+def _redact_summary(result: RedactResult, *, dry_run: bool, quiet: bool, backups: Optional[str]) -> None:
     for n in result.not_redacted:
         where = f"{n.path}:{n.line}" if n.line else n.path
         rule = f" {n.rule_id}" if n.rule_id else ""
