@@ -74,7 +74,7 @@ def _on_sigterm() -> None:
 
     from .errors import Terminated
 
-    def handler(signum, frame):
+    def handler(signum: int, frame: object) -> None:
         raise Terminated()
 
     try:

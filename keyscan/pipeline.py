@@ -31,7 +31,7 @@ def scan_document(doc: Document, engine: Engine) -> list[Finding]:
                                        decoder.name))
     if not cands:
         return []
-    carrier = next((d.carrier for d in decoders if getattr(d, "carrier", "")), "")
+    carrier = next((c for c in (getattr(d, "carrier", "") for d in decoders) if c), "")
     return [build_finding(doc, c, carrier) for c in resolve_overlaps(_dedupe(cands))]
 
 
