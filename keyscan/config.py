@@ -100,6 +100,8 @@ def load_config(path: str) -> Config:
         raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: invalid TOML: {exc}") from None
+    except RecursionError:  # arrays or tables nested thousands deep
+        raise UsageError(f"{path}: invalid TOML: nested too deeply") from None
     prefix = ""
     if os.path.basename(path) == "pyproject.toml":
         data = data.get("tool", {}).get("keyscan", {})

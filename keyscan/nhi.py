@@ -58,12 +58,12 @@ class Risk:
 
 
 def _load_yaml(name: str):
-    import yaml
-
     from importlib import resources
 
+    from . import safeyaml
+
     text = resources.files("keyscan").joinpath("data", name).read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return safeyaml.load(text)
 
 
 @functools.lru_cache(maxsize=1)

@@ -281,3 +281,49 @@ def test_sigterm_while_reading_stdin_exits_143():
             proc.kill()
             proc.wait()
     assert (proc.returncode, err) == (143, "keyscan: terminated\n")
+
+
+# -- bounded cost: YAML aliases, deep TOML -------------------------------------
+
+_LAUGHS = "".join(f"x{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10) if i else ', '.join(['lol'] * 10)}]\n"
+                  for i in range(9))
+
+
+def test_yaml_alias_bomb_in_a_rule_file_fails_fast_with_exit_2(tmp_path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "bomb.yml").write_text(_LAUGHS + "rules: []\n")
+    proc = run_keyscan(str(tmp_path), "--rules", str(rules), "--no-progress")
+    assert proc.returncode == 2
+    assert proc.stderr == (f"keyscan: error: {rules}/bomb.yml: cannot read rule file: its aliases expand to "
+                           "more than 1,000,000 nodes (a YAML 'billion laughs' document); write the values "
+                           "out instead\n")
+
+
+def test_yaml_aliases_within_the_limit_and_recursive_ones():
+    from keyscan import safeyaml
+
+    assert safeyaml.load("a: &x [1, 2]\nb: *x\nc: [*x, *x]\n") == {"a": [1, 2], "b": [1, 2], "c": [[1, 2], [1, 2]]}
+    assert safeyaml.expanded_size(safeyaml.load("a: &x [1, 2]\nb: *x\n")) == 9
+    with pytest.raises(safeyaml.YamlBombError, match="recursive"):
+        safeyaml.load("a: &x [1, *x]\n")
+    with pytest.raises(safeyaml.YamlBombError, match="billion laughs"):
+        safeyaml.load(_LAUGHS)
+
+
+def test_yaml_alias_bomb_in_an_mcp_config_is_a_parse_error_of_that_file(tmp_path):
+    from keyscan.mcp.clients import CLIENTS
+    from keyscan.mcp.inventory import load_config
+
+    goose = next(c for c in CLIENTS if c.format == "yaml")
+    from keyscan.safeyaml import YamlBombError
+
+    with pytest.raises(YamlBombError):
+        load_config(_LAUGHS + "extensions: {}\n", goose)
+
+
+def test_deeply_nested_toml_config_is_a_config_error(tmp_path):
+    (tmp_path / ".keyscan.toml").write_text("exclude = " + "[" * 100000 + "]" * 100000 + "\n")
+    proc = run_keyscan(str(tmp_path), "--no-progress")
+    assert proc.returncode == 2
+    assert proc.stderr == f"keyscan: error: {tmp_path}/.keyscan.toml: invalid TOML: nested too deeply\n"

@@ -162,9 +162,9 @@ def load_config(text: str, client: Client) -> Any:
     if client.format == "toml":
         return tomllib.loads(text)
     if client.format == "yaml" and not text.lstrip().startswith("{"):
-        import yaml
+        from .. import safeyaml
 
-        return yaml.safe_load(text)
+        return safeyaml.load(text)
     return load_jsonc(text)
 
 

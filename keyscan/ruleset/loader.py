@@ -89,10 +89,12 @@ def _starts_within(raw: dict, where: str) -> int:
 def load_rule_file(path: Path) -> list[Rule]:
     import yaml  # only when parsing rule files: a cached engine needs no YAML
 
+    from .. import safeyaml
+
     try:
         with open(path, "rb") as fh:
-            data = yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except (OSError, yaml.YAMLError) as exc:
+            data = safeyaml.load(fh)
+    except (OSError, yaml.YAMLError, safeyaml.YamlBombError) as exc:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise RuleError(f"{path}: cannot read rule file: {detail}") from None
     if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
