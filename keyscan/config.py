@@ -15,11 +15,6 @@ from typing import Any, Optional, Sequence
 from .errors import UsageError
 from .models import ScanOptions, Severity
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
-
 KEYS = {"rules", "disable-rules", "exclude", "allowlist", "entropy", "entropy-threshold", "fail-on",
         "min-severity", "max-file-size", "baseline"}
 
@@ -93,6 +88,12 @@ def find_config(start: str) -> Optional[str]:
 
 
 def load_config(path: str) -> Config:
+    # Imported here: most scans have no configuration file (tomllib costs ~15 ms).
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib
+
     try:
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
