@@ -402,3 +402,19 @@ def test_markdown_lists_every_remediation_step():
         assert steps == [cell(s) for s in rem.steps()], key
         with_alternatives += any(s.startswith("Alternative: ") for s in rem.steps())
     assert with_alternatives == 10
+
+
+def test_explain_and_rules_list_read_the_configured_rules(tmp_path):
+    """explain and rules list use the same catalogue as a scan here: built-in,
+    the configuration's `rules` and --rules."""
+    from conftest import run_keyscan
+
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "acme.yml").write_text(CUSTOM_RULE)
+    (tmp_path / ".keyscan.toml").write_text('rules = ["r"]\n')
+    proc = run_keyscan("explain", "acme-deploy-token", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("acme-deploy-token: Acme deploy token\n")
+    assert "Deploy token of the (fictional) Acme Cloud" in proc.stdout
+    listed = json.loads(run_keyscan("rules", "list", "-f", "json", cwd=tmp_path).stdout)
+    assert [r["nhi"] for r in listed if r["id"] == "acme-deploy-token"] == [["NHI2", "NHI5", "NHI7"]]
