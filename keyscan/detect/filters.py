@@ -43,7 +43,9 @@ _PLACEHOLDER_WORDS = re.compile(
     r"0{8,}|1234567890|abcdef(gh|123)|550e8400-e29b-41d4-a716-446655440000|123e4567-e89b-12d3-a456-426614174000|\(\(redacted\)\)|(%2A){3,}|#{4,}|•{3,}|\[hidden\]|\[filtered\]|"
     # sequential and hex-speak fillers: abc123xyz, klmnop, deadbeef, cafebabe
     r"abc123|123abc|xyz123|123xyz|qwerty|asdfgh|deadbeef|cafebabe|feedface|baadf00d|decafbad|c0ffee|"
-    r"d00dfeed|facefeed|defaced|abadcafe)"
+    r"d00dfeed|facefeed|defaced|abadcafe|"
+    # base32 of "Hello", the TOTP secret of Google Authenticator's Key URI documentation
+    r"jbswy3dp)"
 )
 # A run of 5 consecutive letters or digits (`klmno`, `34567`, `VWXYZ`) in a value of up to
 # 64 characters, of 8 in longer ones: in a random base62 token about 7e-8 per position, in
