@@ -19,7 +19,7 @@ from .errors import ScanError, UsageError
 from .models import Finding, ScanOptions, ScanResult, SkippedFile
 from .chunked import CHUNK_SIZE, scan_chunked, split_ranges
 from .decoders.registry import decoder_located, decoder_triggers
-from .pipeline import scan_document
+from .pipeline import scan_document, strict_mode
 from .ruleset import RuleCatalogue, builtin_rules_dir, load_rules
 from .ruleset.loader import rule_files
 from .sources import SourceItem, walk
@@ -70,9 +70,17 @@ def rule_catalogue(options: Optional[ScanOptions] = None) -> RuleCatalogue:
 
 
 def scan_bytes(engine: Engine, path: str, raw: bytes,
-               properties: tuple[tuple[str, str], ...] = ()) -> list[Finding]:
-    """Scan in-memory content as if it were the file ``path``."""
-    return scan_document(read_document(path, raw, properties), engine)
+               properties: tuple[tuple[str, str], ...] = (), *, strict: Optional[bool] = None,
+               failures: Optional[list[str]] = None) -> list[Finding]:
+    """Scan in-memory content as if it were the file ``path``.  What went
+    wrong (a decoder that failed, a rule that timed out) is added to
+    ``failures`` when given; ``strict`` re-raises a decoder's exception
+    (see :func:`keyscan.pipeline.scan_document`)."""
+    doc = read_document(path, raw, properties)
+    found = scan_document(doc, engine, strict)
+    if failures is not None:
+        failures.extend(doc.failures)
+    return found
 
 
 # --------------------------------------------------------------------------
@@ -80,12 +88,14 @@ def scan_bytes(engine: Engine, path: str, raw: bytes,
 
 _WORKER_ENGINE: Optional[Engine] = None
 _WORKER_CHUNK = CHUNK_SIZE
+_WORKER_STRICT: Optional[bool] = None
 
 
-def _init_worker(engine: Engine, chunk_size: int = CHUNK_SIZE) -> None:
-    global _WORKER_ENGINE, _WORKER_CHUNK
+def _init_worker(engine: Engine, chunk_size: int = CHUNK_SIZE, strict: Optional[bool] = None) -> None:
+    global _WORKER_ENGINE, _WORKER_CHUNK, _WORKER_STRICT
     _WORKER_ENGINE = engine
     _WORKER_CHUNK = chunk_size
+    _WORKER_STRICT = strict
     try:
         import signal
 
@@ -96,19 +106,26 @@ def _init_worker(engine: Engine, chunk_size: int = CHUNK_SIZE) -> None:
 
 def _scan_batch_in_worker(batch: list[SourceItem]):
     assert _WORKER_ENGINE is not None
-    return (*scan_items(_WORKER_ENGINE, batch, _WORKER_CHUNK), len(batch))
+    return (*scan_items(_WORKER_ENGINE, batch, _WORKER_CHUNK, _WORKER_STRICT), len(batch))
 
 
-def scan_items(engine: Engine, items: Iterable[SourceItem], chunk_size: int = CHUNK_SIZE):
+def scan_items(engine: Engine, items: Iterable[SourceItem], chunk_size: int = CHUNK_SIZE,
+               strict: Optional[bool] = None):
+    """Scan ``items``; returns ``(findings, skipped, bytes, files)``.  A
+    decoder that failed on a file, or a rule that timed out, is listed in
+    ``skipped`` with the file (its other findings are kept); ``strict``
+    (default ``KEYSCAN_STRICT``) raises instead."""
+    if strict is None:
+        strict = strict_mode()
     findings: list[Finding] = []
     skipped: list[SkippedFile] = []
     nbytes = nfiles = 0
     for item in items:
         raw = item.data
         if raw is None and chunk_size and (item.size > chunk_size or item.start or item.stop >= 0):
-            result = _scan_large(engine, item, chunk_size)
+            result = _scan_large(engine, item, chunk_size, strict)
             if isinstance(result, str):  # a database or an archive, read by its own source
-                f, s, b, _ = _scan_container(engine, item, result, None, chunk_size)
+                f, s, b, _ = _scan_container(engine, item, result, None, chunk_size, strict)
                 findings += f
                 skipped += s
                 nbytes += b
@@ -119,6 +136,7 @@ def scan_items(engine: Engine, items: Iterable[SourceItem], chunk_size: int = CH
                 continue
             if result is not None:
                 findings.extend(result[0])
+                skipped.extend(SkippedFile(item.path, msg) for msg in result[2])
                 nbytes += result[1]
                 nfiles += 0 if item.start else 1  # a file split in ranges counts once
                 continue
@@ -134,27 +152,32 @@ def scan_items(engine: Engine, items: Iterable[SourceItem], chunk_size: int = CH
             if kind is None:
                 skipped.append(SkippedFile(item.path, "binary"))
                 continue
-            f, s, b, _ = _scan_container(engine, item, kind, raw, chunk_size)
+            f, s, b, _ = _scan_container(engine, item, kind, raw, chunk_size, strict)
             findings += f
             skipped += s
             nbytes += b
             nfiles += 1
             continue
+        notes: list[str] = []
         try:
-            found = scan_bytes(engine, item.path, raw, item.properties)
+            found = scan_bytes(engine, item.path, raw, item.properties, strict=strict, failures=notes)
         except (KeyboardInterrupt, MemoryError):
             raise
         except Exception as exc:  # one bad file never aborts the scan
+            if strict:
+                raise
             # Only the exception type: its text could quote the file's content.
             skipped.append(SkippedFile(item.path, f"internal error ({type(exc).__name__})"))
             continue
+        skipped.extend(SkippedFile(item.path, msg) for msg in notes)
         nfiles += 1
         nbytes += len(raw)
         findings.extend(found)
     return findings, skipped, nbytes, nfiles
 
 
-def _scan_container(engine: Engine, item: SourceItem, kind: str, data: Optional[bytes], chunk_size: int):
+def _scan_container(engine: Engine, item: SourceItem, kind: str, data: Optional[bytes], chunk_size: int,
+                    strict: bool = False):
     """The documents of a SQLite database or an archive (members that are
     containers themselves are expanded in turn, to the archive depth limit)."""
     from .sources.containers import expand
@@ -167,19 +190,21 @@ def _scan_container(engine: Engine, item: SourceItem, kind: str, data: Optional[
             if isinstance(sub, SkippedFile):
                 skipped.append(sub)
                 continue
-            f, s, b, _ = scan_items(engine, (sub,), chunk_size)
+            f, s, b, _ = scan_items(engine, (sub,), chunk_size, strict)
             findings += f
             skipped += s
             nbytes += b
     except (KeyboardInterrupt, MemoryError):
         raise
     except Exception as exc:  # one bad file never aborts the scan (type only: no content)
+        if strict:
+            raise
         skipped.append(SkippedFile(item.path, f"internal error reading {kind} ({type(exc).__name__})"))
     return findings, skipped, nbytes, 1
 
 
-def _scan_large(engine: Engine, item: SourceItem,
-                chunk_size: int) -> "tuple[list[Finding], int] | SkippedFile | str | None":
+def _scan_large(engine: Engine, item: SourceItem, chunk_size: int,
+                strict: bool = False) -> "tuple[list[Finding], int, list[str]] | SkippedFile | str | None":
     """A file above the chunk size: read and scanned in overlapping chunks
     (None: a UTF-16/32 file, read whole like any other; a string: the kind of
     container it is, see :func:`~keyscan.sources.containers.container_kind`)."""
@@ -188,21 +213,26 @@ def _scan_large(engine: Engine, item: SourceItem,
         with open(path, "rb") as fh:
             head = fh.read(8192)
     except OSError as exc:
-        return SkippedFile(item.path, f"unreadable: {exc.strerror or exc}") if not item.start else ([], 0)
+        return SkippedFile(item.path, f"unreadable: {exc.strerror or exc}") if not item.start else ([], 0, [])
     # A skipped or whole-read file is handled once, by its first range.
     if sniff_binary(head):
         if item.start:
-            return [], 0
+            return [], 0, []
         return container_kind(head[:512], item.path) or SkippedFile(item.path, "binary")
     if head.startswith(WIDE_BOMS):
-        return None if not item.start else ([], 0)
+        return None if not item.start else ([], 0, [])
+    notes: list[str] = []
     try:
-        return scan_chunked(engine, item.path, path, chunk_size, item.properties, item.start, item.stop)
+        found, nbytes = scan_chunked(engine, item.path, path, chunk_size, item.properties, item.start, item.stop,
+                                     strict=strict, failures=notes)
+        return found, nbytes, notes
     except OSError as exc:
         return SkippedFile(item.path, f"unreadable: {exc.strerror or exc}")
     except (KeyboardInterrupt, MemoryError):
         raise
     except Exception as exc:
+        if strict:
+            raise
         return SkippedFile(item.path, f"internal error ({type(exc).__name__})")
 
 
@@ -310,7 +340,7 @@ def run_items(engine: Engine, items: Iterable[SourceItem], options: ScanOptions)
     nbytes = nfiles = done = 0
     state = {"total": 0, "error": None}
     workers = options.jobs or (os.cpu_count() or 1)
-    with running(make_pool(workers, _init_worker, (engine, options.chunk_size))) as pool:
+    with running(make_pool(workers, _init_worker, (engine, options.chunk_size, options.strict or None))) as pool:
         # The first items, largest first so the long poles start early.
         batches = _stream_batches(itertools.chain(sorted(head, key=lambda i: -i.size), it), state,
                                   workers, options.chunk_size)
@@ -333,7 +363,7 @@ def _run_serial(engine: Engine, items: list[SourceItem], options: ScanOptions):
     nbytes = nfiles = done = 0
     state = {"total": 0, "error": None}
     for batch in _stream_batches(iter(items), state, 1, options.chunk_size):
-        f, s, b, n = scan_items(engine, batch, options.chunk_size)
+        f, s, b, n = scan_items(engine, batch, options.chunk_size, options.strict or None)
         findings += f
         skipped += s
         nbytes += b

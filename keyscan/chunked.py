@@ -37,7 +37,8 @@ def overlap_for(chunk_size: int) -> int:
 
 def scan_chunked(engine: Engine, display: str, fs_path: str, chunk_size: int = CHUNK_SIZE,
                  properties: tuple[tuple[str, str], ...] = (), start: int = 0,
-                 stop: int = -1) -> tuple[list[Finding], int]:
+                 stop: int = -1, *, strict: Optional[bool] = None,
+                 failures: Optional[list[str]] = None) -> tuple[list[Finding], int]:
     """Findings of the file at ``fs_path`` (reported as ``display``) and the
     number of bytes scanned.
 
@@ -49,9 +50,11 @@ def scan_chunked(engine: Engine, display: str, fs_path: str, chunk_size: int = C
     overlap = overlap_for(chunk_size)
     size = os.path.getsize(fs_path)
     for doc, own_until in _chunks(display, fs_path, chunk_size, overlap, properties, start, stop):
-        for f in scan_document(doc, engine):
+        for f in scan_document(doc, engine, strict):
             if own_until is None or (f.start_line, f.start_column) < own_until:
                 findings.append(f)
+        if failures is not None:
+            failures.extend(m for m in doc.failures if m not in failures)  # once per file
     return findings, max(0, min(size, stop if stop >= 0 else size) - start)
 
 

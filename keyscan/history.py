@@ -90,6 +90,7 @@ def _scan_patch(engine: Engine, chunk: bytes, target: _Target, seen_blobs: set[s
                      ("blob", fp.blob))
         doc = Document(path=where, data=data, properties=props, line_map=fp.numbers)
         out.findings.extend(scan_document(doc, engine))
+        out.skipped.extend(SkippedFile(where, msg) for msg in doc.failures)
 
 
 def _scan_commits(engine: Engine, root: str, display_root: str, commits: list[str],

@@ -258,6 +258,9 @@ class ScanOptions:
     git_ignored: str = "carriers"
     """Git-ignored files: ``carriers`` (those that carry secrets, see
     :mod:`keyscan.sources.carriers`), ``none`` or ``all``."""
+    strict: bool = False
+    """Let a decoder's exception propagate instead of reporting the file as
+    partly scanned (tests, fuzzing; also ``KEYSCAN_STRICT=1``)."""
     generic_min_entropy: float = 0.0
     """Raise the entropy bar for generic detection (0: the measured defaults)."""
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from typing import Optional
+
 from .decoders import decoders_for
 from .detect.engine import Engine
 from .documents import Document
@@ -9,30 +12,70 @@ from .findings import Candidate, build_finding, resolve_overlaps
 from .models import Finding
 
 
-def scan_document(doc: Document, engine: Engine) -> list[Finding]:
+def strict_mode() -> bool:
+    """``KEYSCAN_STRICT=1``: a failing decoder raises instead of being
+    reported (the robustness tests run this way, so a fuzzer can fail)."""
+    return os.environ.get("KEYSCAN_STRICT", "") not in ("", "0")
+
+
+def scan_document(doc: Document, engine: Engine, strict: Optional[bool] = None) -> list[Finding]:
+    """Every finding in ``doc``: its raw text, then each decoder's fragments.
+
+    One error policy: an exception from a decoder is caught here, once per
+    (document, decoder); the decoder's findings in this document are lost and
+    ``doc.failures`` says so ("decoder X failed on this file", with the
+    exception type only, never its text, which could quote the content),
+    while the findings of the raw scan and of the other decoders are kept.
+    With ``strict`` (default: :func:`strict_mode`) the exception propagates.
+    A rule whose regex timed out is reported in ``doc.failures`` the same way.
+    """
     cands: list[Candidate] = []
     found: dict[bytes, list[int]] = {}
+    timeouts: set[str] = set()
     doc.decode_depth = engine.decode_depth
-    raw = engine.scan(doc.data, lambda: doc.text, doc.errors, triggers=found)
+    raw = engine.scan(doc.data, lambda: doc.text, doc.errors, triggers=found, timeouts=timeouts)
     doc.record_triggers(engine.triggers, found, engine.located)  # decoders' literal gates, answered by the same pass
     decoders = decoders_for(doc)
+    failed: set[str] = set()
+    if strict is None:
+        strict = strict_mode()
     if raw:
-        locate = _locator(doc, decoders)
+        locate = _locator(doc, decoders, failed, strict)
         cands.extend(Candidate(m, m.start, m.end, locate(m.start)) for m in raw)
     for decoder in decoders:
-        for frag in decoder.fragments(doc):
-            if not frag.text:
-                continue
-            data = frag.text.encode("utf-8", "surrogatepass")
-            for m in engine.scan(data, frag.text, "surrogatepass"):
-                start = frag.to_doc(m.start)
-                end = frag.to_doc_end(m.end)
-                cands.append(Candidate(m, start, max(end, start + 1), frag.location_at(m.start),
-                                       decoder.name))
+        if decoder.name in failed:
+            continue
+        mark = len(cands)
+        try:
+            for frag in decoder.fragments(doc):
+                if not frag.text:
+                    continue
+                data = frag.text.encode("utf-8", "surrogatepass")
+                for m in engine.scan(data, frag.text, "surrogatepass", timeouts=timeouts):
+                    start = frag.to_doc(m.start)
+                    end = frag.to_doc_end(m.end)
+                    cands.append(Candidate(m, start, max(end, start + 1), frag.location_at(m.start),
+                                           decoder.name))
+        except (KeyboardInterrupt, MemoryError):
+            raise
+        except Exception as exc:
+            if strict:
+                raise
+            del cands[mark:]  # a half-decoded fragment's findings could be misplaced
+            _failed(doc, decoder.name, exc, failed)
+    for rule_id in sorted(timeouts):
+        doc.failures.append(f"rule {rule_id} timed out on this file (matches of this rule may be missing)")
     if not cands:
         return []
     carrier = next((c for c in (getattr(d, "carrier", "") for d in decoders) if c), "")
     return [build_finding(doc, c, carrier) for c in resolve_overlaps(_dedupe(cands))]
+
+
+def _failed(doc: Document, name: str, exc: BaseException, failed: set[str]) -> None:
+    failed.add(name)
+    # Only the exception type: its text could quote the file's content.
+    doc.failures.append(f"decoder {name} failed on this file ({type(exc).__name__}); "
+                        "findings of the raw text and other decoders kept")
 
 
 def _dedupe(cands: list[Candidate]) -> list[Candidate]:
@@ -45,10 +88,20 @@ def _dedupe(cands: list[Candidate]) -> list[Candidate]:
     return list(best.values())
 
 
-def _locator(doc: Document, decoders):
+def _locator(doc: Document, decoders, failed: set[str], strict: bool):
     def locate(offset: int):
         for d in decoders:
-            loc = d.locate(doc, offset)
+            if d.name in failed:
+                continue
+            try:
+                loc = d.locate(doc, offset)
+            except (KeyboardInterrupt, MemoryError):
+                raise
+            except Exception as exc:
+                if strict:
+                    raise
+                _failed(doc, d.name, exc, failed)
+                continue
             if loc:
                 return loc
         return None

@@ -76,28 +76,25 @@ class AssignmentDecoder:
         return None
 
     def fragments(self, doc: Document) -> Iterable[Fragment]:
-        try:
-            text = doc.text
-            same_offsets = len(doc.data) == len(text)  # byte offsets are character offsets
-            parts: list[str] = []
-            pairs: list[tuple[int, int, int, int]] = []  # name start/len, value start/len
-            for word, pattern in self._patterns(doc):
-                ends = doc.ends(word) if same_offsets else None
-                if ends is None:
-                    matches: Iterable["re.Match[str]"] = pattern.finditer(text)
-                elif word == _YAML_VALUE:
-                    matches = _yaml_matches(pattern, text, ends)
-                else:
-                    matches = _matches_at(pattern, text, [e - len(word) for e in ends])
-                for m in matches:
-                    name, value = m.group("name"), m.group("value").rstrip()
-                    pairs.append((m.start("name"), len(name), m.start("value"), len(value)))
-                    parts.append(f"{name}={value}\n")
-            if not parts:
-                return []
-            return [Fragment("".join(parts), self.name, build=lambda: _segments(pairs))]
-        except Exception:  # never fail a scan on odd input
+        text = doc.text
+        same_offsets = len(doc.data) == len(text)  # byte offsets are character offsets
+        parts: list[str] = []
+        pairs: list[tuple[int, int, int, int]] = []  # name start/len, value start/len
+        for word, pattern in self._patterns(doc):
+            ends = doc.ends(word) if same_offsets else None
+            if ends is None:
+                matches: Iterable["re.Match[str]"] = pattern.finditer(text)
+            elif word == _YAML_VALUE:
+                matches = _yaml_matches(pattern, text, ends)
+            else:
+                matches = _matches_at(pattern, text, [e - len(word) for e in ends])
+            for m in matches:
+                name, value = m.group("name"), m.group("value").rstrip()
+                pairs.append((m.start("name"), len(name), m.start("value"), len(value)))
+                parts.append(f"{name}={value}\n")
+        if not parts:
             return []
+        return [Fragment("".join(parts), self.name, build=lambda: _segments(pairs))]
 
 
 def _matches_at(pattern: "re.Pattern[str]", text: str, starts: list[int]) -> Iterator["re.Match[str]"]:

@@ -71,12 +71,6 @@ _JSON_LINE = re.compile(r'(?m)^[^\n{]{0,200}?(\{"[^\n]{8,})$')
 _MAX_JSON_LINE = 4 * 1024 * 1024
 
 
-def _jsonscan():
-    try:
-        from . import jsonscan  # written by another helper; optional here
-    except Exception:  # pragma: no cover - depends on the tree state
-        return None
-    return jsonscan if hasattr(jsonscan, "iter_strings") else None
 
 
 class CiLogDecoder:
@@ -86,10 +80,6 @@ class CiLogDecoder:
     # Terminal colour codes anywhere in a file (not only in its first 4 KB): a value written
     # after `\x1b[1m` is only seen once the decoration is stripped. The raw scan answers it.
     triggers = (b"\x1b[",)
-
-    def __init__(self) -> None:
-        self._cache_doc: Optional[Document] = None
-        self._cache_regions: tuple[list[int], list[Optional[str]]] = ([], [])
 
     # -- selection --------------------------------------------------------
     def wants(self, doc: Document) -> bool:
@@ -104,54 +94,19 @@ class CiLogDecoder:
 
     # -- regions (group / section names) ------------------------------------
     def _regions(self, doc: Document) -> tuple[list[int], list[Optional[str]]]:
-        if self._cache_doc is doc:
-            return self._cache_regions
-        starts: list[int] = [0]
-        names: list[Optional[str]] = [None]
-        text = doc.text
-        if "##[group]" in text or "section_start:" in text:
-            step: Optional[str] = None  # the step a GitHub "Run ..." group opened
-            for m in _REGION.finditer(text):
-                g, s = m.group("group"), m.group("section")
-                if g is not None:
-                    g = g.strip()
-                    name: Optional[str] = f'group "{g}"' if g else None
-                    if g.startswith("Run "):
-                        step = name
-                elif s is not None:
-                    name = f'section "{s}"'
-                    step = None
-                elif m.group().startswith("##"):
-                    # a step's output follows the group that echoes its script
-                    name = step
-                else:
-                    name = None
-                starts.append(m.start())
-                names.append(name)
-        self._cache_doc = doc
-        self._cache_regions = (starts, names)
-        return starts, names
+        return doc.memo("cilog.regions", lambda: _regions(doc.text))
 
     def locate(self, doc: Document, offset: int) -> Optional[str]:
-        try:
-            starts, names = self._regions(doc)
-            return names[bisect.bisect_right(starts, offset) - 1]
-        except Exception:
-            return None
+        starts, names = self._regions(doc)
+        return names[bisect.bisect_right(starts, offset) - 1]
 
     # -- fragments ----------------------------------------------------------
     def fragments(self, doc: Document) -> Iterable[Fragment]:
-        try:
-            frag = self._cleaned(doc)
-        except Exception:
-            return []
+        frag = self._cleaned(doc)
         out: list[Fragment] = []
         if frag is not None:
             out.append(frag)
-        try:
-            out.extend(self._json_events(doc, frag))
-        except Exception:
-            pass
+        out.extend(self._json_events(doc, frag))
         return out
 
     def _cleaned(self, doc: Document) -> Optional[Fragment]:
@@ -209,9 +164,7 @@ class CiLogDecoder:
         text = cleaned.text if cleaned is not None else doc.text
         if "\\" not in text or '{"' not in text:  # one byte first: a native memchr
             return []
-        js = _jsonscan()
-        if js is None:
-            return []
+        from . import jsonscan as js
         outer = None
         if cleaned is not None:
             steps: list[tuple[int, int]] = []
@@ -248,6 +201,33 @@ class CiLogDecoder:
 def _segment(steps: list[tuple[int, int]], end: int, location: Optional[str]) -> Segment:
     f0, d0 = steps[0]
     return Segment(f0, end - f0, d0, tuple(steps) if len(steps) > 1 else (), location=location)
+
+
+
+def _regions(text: str) -> tuple[list[int], list[Optional[str]]]:
+    """Where each group / section of a log starts, and its name."""
+    starts: list[int] = [0]
+    names: list[Optional[str]] = [None]
+    if "##[group]" in text or "section_start:" in text:
+        step: Optional[str] = None  # the step a GitHub "Run ..." group opened
+        for m in _REGION.finditer(text):
+            g, s = m.group("group"), m.group("section")
+            if g is not None:
+                g = g.strip()
+                name: Optional[str] = f'group "{g}"' if g else None
+                if g.startswith("Run "):
+                    step = name
+            elif s is not None:
+                name = f'section "{s}"'
+                step = None
+            elif m.group().startswith("##"):
+                # a step's output follows the group that echoes its script
+                name = step
+            else:
+                name = None
+            starts.append(m.start())
+            names.append(name)
+    return starts, names
 
 
 DECODER = CiLogDecoder()

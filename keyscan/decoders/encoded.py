@@ -86,14 +86,11 @@ class EncodedDecoder:
         depth = getattr(doc, "decode_depth", MAX_DEPTH)
         if depth < 1:
             return []
-        try:
-            text = doc.text
-            out: list[Fragment] = []
-            # An ASCII file's bytes are its characters: no re-encoding needed.
-            _decode_all(text, None, 1, out, None, doc.data if len(doc.data) == len(text) else None, depth)
-            return out
-        except Exception:
-            return []
+        text = doc.text
+        out: list[Fragment] = []
+        # An ASCII file's bytes are its characters: no re-encoding needed.
+        _decode_all(text, None, 1, out, None, doc.data if len(doc.data) == len(text) else None, depth)
+        return out
 
 
 def _b64_table() -> bytes:

@@ -130,11 +130,6 @@ class JsonDecoder:
     name = "json"
     triggers = (_PAIR_GATE, _FLAG_GATE)
 
-    def __init__(self) -> None:
-        self._doc: Optional[Document] = None
-        self._lits: list[tuple] = []
-        self._starts: list[int] = []
-
     # -- Decoder protocol -------------------------------------------------
     def wants(self, doc: Document) -> bool:
         suffix = doc.suffix
@@ -155,46 +150,28 @@ class JsonDecoder:
         return False
 
     def fragments(self, doc: Document) -> Iterable[Fragment]:
-        try:
-            text = doc.text
-            # Two-byte needles are slow to search in JSON full of quotes: the
-            # engine's raw scan answers them (Document.has); a backslash is a memchr.
-            pairs, flags = doc.has(_PAIR_GATE), doc.has(_FLAG_GATE)
-            if "\\" not in text and not pairs and not flags:
-                return []
-            out = _Builder()
-            _emit(out, text, None, 0, pairs, flags)
-            if not out.parts:
-                return []
-            index = (self._lits, self._starts) if self._doc is doc else None
-            return [_JsonFragment("".join(out.parts), self.name, out.segments, doc, index)]
-        except Exception:  # never raise on malformed input
+        text = doc.text
+        # Two-byte needles are slow to search in JSON full of quotes: the
+        # engine's raw scan answers them (Document.has); a backslash is a memchr.
+        pairs, flags = doc.has(_PAIR_GATE), doc.has(_FLAG_GATE)
+        if "\\" not in text and not pairs and not flags:
             return []
-        finally:
-            # The pipeline asks locate() for raw hits before fragments(); the
-            # index is not needed afterwards, so do not keep it alive here.
-            self._forget()
+        out = _Builder()
+        _emit(out, text, None, 0, pairs, flags)
+        if not out.parts:
+            return []
+        return [_JsonFragment("".join(out.parts), self.name, out.segments, doc)]
 
     def locate(self, doc: Document, offset: int) -> Optional[str]:
-        try:
-            if self._doc is not doc:
-                self._lits, self._starts = _index(doc.text)
-                self._doc = doc
-            return _path_at(self._lits, self._starts, offset)
-        except Exception:
-            return None
+        lits, starts = doc.memo(_INDEX_KEY, lambda: _index(doc.text))
+        return _path_at(lits, starts, offset)
 
-    def _forget(self) -> None:
-        self._doc = None
-        self._lits = []
-        self._starts = []
+
+_INDEX_KEY = "json.index"
 
 
 def _index(text: str) -> tuple[list[tuple], list[int]]:
-    try:
-        lits = scan_literals(text)
-    except Exception:
-        lits = []
+    lits = scan_literals(text)
     return lits, [t[0] for t in lits]
 
 
@@ -213,20 +190,14 @@ class _JsonFragment(Fragment):
     i.e. only when a rule matched in the decoded text: most documents never
     pay for the full structural walk."""
 
-    def __init__(self, text: str, decoder: str, build: Callable[[], list[Segment]], doc: Document,
-                 index: Optional[tuple[list[tuple], list[int]]]):
+    def __init__(self, text: str, decoder: str, build: Callable[[], list[Segment]], doc: Document):
         super().__init__(text, decoder, build=build)
         self._doc = doc
-        self._index = index
 
     def location_at(self, i: int) -> Optional[str]:
-        try:
-            if self._index is None:
-                self._index = _index(self._doc.text)
-            lits, starts = self._index
-            return _path_at(lits, starts, self.to_doc(i))
-        except Exception:
-            return None
+        doc = self._doc
+        lits, starts = doc.memo(_INDEX_KEY, lambda: _index(doc.text))
+        return _path_at(lits, starts, self.to_doc(i))
 
 
 class _Builder:

@@ -415,10 +415,7 @@ def _scan_literals(text: str) -> list[tuple]:
 
 def iter_strings(text: str, base: int = 0) -> Iterator[JsonString]:
     """Every string literal in ``text`` with its JSON path (see module docstring)."""
-    try:
-        lits = scan_literals(text)
-    except Exception:  # never raise on malformed input
-        return
+    lits = scan_literals(text)
     made: list[Optional[JsonString]] = [None] * len(lits)
     for i, (s, e, path, is_key, kp, di, _esc) in enumerate(lits):
         js = JsonString(text, base, s, e, path, is_key, made[kp] if kp >= 0 else None, di, _esc)
@@ -429,10 +426,7 @@ def iter_strings(text: str, base: int = 0) -> Iterator[JsonString]:
 
 def string_index(text: str, base: int = 0) -> list[JsonString]:
     """All string literals of ``text`` as a list (sorted by ``raw_start``)."""
-    try:
-        return list(iter_strings(text, base))
-    except Exception:  # never raise on malformed input
-        return []
+    return list(iter_strings(text, base))
 
 
 def find_string(index: list[JsonString], offset: int,

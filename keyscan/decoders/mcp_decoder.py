@@ -152,25 +152,12 @@ class Structure:
 class McpDecoder:
     name = "mcp"
 
-    def __init__(self) -> None:
-        self._last: Optional[tuple[Document, Structure]] = None
-
     def wants(self, doc: Document) -> bool:
         return client_for(doc.path, doc.data[:8192]) is not None
 
     def structure(self, doc: Document) -> Optional[Structure]:
-        last = self._last
-        if last is not None and last[0] is doc:
-            return last[1]
-        client = client_for(doc.path, doc.data[:8192])
-        if client is None:
-            return None
-        try:
-            st = Structure(client, doc.text)
-        except Exception:  # never raise on malformed input
-            return None
-        self._last = (doc, st)
-        return st
+        """The parsed configuration (once per document, kept with it)."""
+        return doc.memo("mcp.structure", lambda: _structure(doc))
 
     def locate(self, doc: Document, offset: int) -> Optional[str]:
         st = self.structure(doc)
@@ -179,20 +166,19 @@ class McpDecoder:
         s = st.scalar_at(offset)
         if s is None:
             return None
-        try:
-            return st.location(s.path)
-        except Exception:
-            return None
+        return st.location(s.path)
 
     def fragments(self, doc: Document) -> Iterable[Fragment]:
         st = self.structure(doc)
         if st is None:
             return []
-        try:
-            frag = _build(st)
-        except Exception:  # never raise on malformed input
-            return []
+        frag = _build(st)
         return [frag] if frag is not None else []
+
+
+def _structure(doc: Document) -> Optional[Structure]:
+    client = client_for(doc.path, doc.data[:8192])
+    return Structure(client, doc.text) if client is not None else None
 
 
 def _build(st: Structure) -> Optional[Fragment]:

@@ -313,46 +313,29 @@ _FIELD_ORDER = ("text", "text/plain", "text/markdown", "text/html", "text/latex"
 class NotebookDecoder:
     name = "notebook"
 
-    def __init__(self) -> None:
-        self._doc: Optional[Document] = None
-        self._parsed: Optional[_Parsed] = None
-
     def wants(self, doc: Document) -> bool:
         return doc.suffix == ".ipynb"
 
-    def _parse(self, doc: Document) -> Optional[_Parsed]:
-        if self._doc is not doc:
-            self._doc = doc
-            try:
-                self._parsed = _parse(doc.text)
-            except Exception:
-                self._parsed = None
-        return self._parsed
+    def _parse(self, doc: Document) -> _Parsed:
+        return doc.memo("notebook.parsed", lambda: _parse(doc.text))
 
     def locate(self, doc: Document, offset: int) -> Optional[str]:
-        try:
-            nb = self._parse(doc)
-            return nb.locate(offset) if nb is not None else None
-        except Exception:
-            return None
+        return self._parse(doc).locate(offset)
 
     def fragments(self, doc: Document) -> Iterable[Fragment]:
-        try:
-            fast = _parse_fast(doc.text)
-            if fast is not None:
-                # Text from the native parser; the exact map from the tokenizer,
-                # only if a finding needs it.
-                text = _build(fast, text_only=True).text() if fast.cells else None
-                if not text:
-                    return []
-                return [Fragment(text, self.name, build=lambda: self._segments(doc, text))]
-            nb = self._parse(doc)
-            if nb is None or not nb.cells:
+        fast = _parse_fast(doc.text)
+        if fast is not None:
+            # Text from the native parser; the exact map from the tokenizer,
+            # only if a finding needs it.
+            text = _build(fast, text_only=True).text() if fast.cells else None
+            if not text:
                 return []
-            frag = _build(nb).fragment()
-            return [frag] if frag is not None else []
-        except Exception:
+            return [Fragment(text, self.name, build=lambda: self._segments(doc, text))]
+        nb = self._parse(doc)
+        if nb is None or not nb.cells:
             return []
+        frag = _build(nb).fragment()
+        return [frag] if frag is not None else []
 
     def _segments(self, doc: Document, text: str) -> list[Segment]:
         nb = self._parse(doc)

@@ -41,17 +41,14 @@ class StreamDecoder:
         return None  # raw hits are located by the JSON decoder
 
     def fragments(self, doc: Document) -> Iterable[Fragment]:
-        try:
-            streams: dict[tuple, list[JsonString]] = {}
-            for s in iter_strings(doc.text):
-                path = s.path
-                if s.is_key or "delta" not in path or not path or path[-1] in _NOT_TEXT:
-                    continue
-                if s.value:
-                    streams.setdefault(path, []).append(s)
-            return [_joined(path, pieces) for path, pieces in streams.items() if len(pieces) > 1]
-        except Exception:  # never fail a scan on odd input
-            return []
+        streams: dict[tuple, list[JsonString]] = {}
+        for s in iter_strings(doc.text):
+            path = s.path
+            if s.is_key or "delta" not in path or not path or path[-1] in _NOT_TEXT:
+                continue
+            if s.value:
+                streams.setdefault(path, []).append(s)
+        return [_joined(path, pieces) for path, pieces in streams.items() if len(pieces) > 1]
 
 
 def _joined(path: tuple, pieces: list[JsonString]) -> Fragment:

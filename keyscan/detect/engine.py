@@ -101,7 +101,8 @@ class Engine:
         return pat
 
     def scan(self, data: bytes, text: "Optional[str] | Callable[[], str]" = None,
-             errors: str = "replace", triggers: Optional[dict[bytes, list[int]]] = None) -> list[RawMatch]:
+             errors: str = "replace", triggers: Optional[dict[bytes, list[int]]] = None,
+             timeouts: Optional[set[str]] = None) -> list[RawMatch]:
         """Find rule matches in ``data`` (UTF-8 bytes of ``text``).
 
         ``text`` (a string, or a function returning it) is decoded from
@@ -110,6 +111,8 @@ class Engine:
         given, ``errors`` must be the handler that turns ``data`` into it.
         The triggers found in ``data`` are added to ``triggers`` when given
         (with the end offsets of every occurrence for located triggers).
+        The id of a rule whose regex ran out of time (``REGEX_TIMEOUT`` per
+        window: matches in that window are missing) is added to ``timeouts``.
         """
         if triggers is None:
             hits = self.prefilter.hits(data)
@@ -132,17 +135,21 @@ class Engine:
                 per_rule.setdefault(ri, []).append(span)
         out: list[RawMatch] = []
         for ri in sorted(per_rule):
-            out.extend(self._run_rule(ri, text, sorted(set(per_rule[ri]))))
+            out.extend(self._run_rule(ri, text, sorted(set(per_rule[ri])), timeouts))
         return out
 
-    def _run_rule(self, ri: int, text: str, spans: list[tuple[int, int]]) -> list[RawMatch]:
+    def _run_rule(self, ri: int, text: str, spans: list[tuple[int, int]],
+                  timeouts: Optional[set[str]] = None) -> list[RawMatch]:
         # Anchors were checked by the prefilter: every span is a valid hit.
         rule = self.rules[ri]
         pattern = self.pattern(ri)
+        timed_out: list[bool] = []
         if rule.starts_within >= 0:
-            matches = self._anchored_matches(pattern, rule, text, spans)
+            matches = self._anchored_matches(pattern, rule, text, spans, timed_out)
         else:
-            matches = self._window_matches(pattern, rule, text, spans)
+            matches = self._window_matches(pattern, rule, text, spans, timed_out)
+        if timed_out and timeouts is not None:
+            timeouts.add(rule.id)
         starts = [s for s, _ in spans]
         results: list[RawMatch] = []
         seen: set[tuple[int, int]] = set()
@@ -162,7 +169,7 @@ class Engine:
 
     @staticmethod
     def _window_matches(pattern: "regex.Pattern[str]", rule: Rule, text: str,
-                        spans: list[tuple[int, int]]) -> list["regex.Match[str]"]:
+                        spans: list[tuple[int, int]], timed_out: list[bool]) -> list["regex.Match[str]"]:
         """Matches anywhere in the windows around hits (overlapping windows merged)."""
         n = len(text)
         windows: list[list[int]] = []
@@ -177,12 +184,12 @@ class Engine:
             try:
                 out.extend(pattern.finditer(text, ws, we, timeout=REGEX_TIMEOUT))
             except TimeoutError:
-                continue
+                timed_out.append(True)
         return out
 
     @staticmethod
     def _anchored_matches(pattern: "regex.Pattern[str]", rule: Rule, text: str,
-                          spans: list[tuple[int, int]]) -> list["regex.Match[str]"]:
+                          spans: list[tuple[int, int]], timed_out: list[bool]) -> list["regex.Match[str]"]:
         """Matches starting within ``rule.starts_within`` characters before a hit."""
         n = len(text)
         tried: set[int] = set()
@@ -196,6 +203,7 @@ class Engine:
                 try:
                     m = pattern.match(text, pos, end, timeout=REGEX_TIMEOUT)
                 except TimeoutError:
+                    timed_out.append(True)
                     continue
                 if m is not None:
                     out.append(m)

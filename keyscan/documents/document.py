@@ -6,9 +6,11 @@ import bisect
 import codecs
 import functools
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence, TypeVar
 
 from ..models import Provenance
+
+T = TypeVar("T")
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32-le"),
@@ -48,6 +50,24 @@ class Document:
     _known: frozenset[bytes] = field(default=frozenset(), repr=False)
     _found: dict[bytes, list[int]] = field(default_factory=dict, repr=False)
     _located: frozenset[bytes] = field(default=frozenset(), repr=False)
+    _memo: dict = field(default_factory=dict, repr=False)
+    failures: list[str] = field(default_factory=list, repr=False)
+    """What went wrong while scanning this document (a decoder that failed,
+    a rule that timed out): reported as a partial scan of the file."""
+
+    def memo(self, key: str, build: Callable[[], T]) -> T:
+        """Per-document state of a decoder (a parsed structure, an index),
+        built once and dropped with the document: decoders themselves are
+        stateless and may be shared by threads."""
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = self._memo[key] = build()
+            return value
+
+    def memoized(self, key: str):
+        """The value :meth:`memo` holds for ``key``, or None."""
+        return self._memo.get(key)
 
     def has(self, literal: bytes) -> bool:
         """Whether ``data`` contains ``literal``.  The engine's raw scan answers

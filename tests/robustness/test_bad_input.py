@@ -152,14 +152,15 @@ def test_ctrl_c_exits_130_promptly_without_a_report_or_workers(tmp_path):
 def test_an_internal_error_in_one_file_skips_that_file_only(tmp_path, monkeypatch):
     from keyscan import pipeline
 
+    monkeypatch.delenv("KEYSCAN_STRICT")  # the default policy: the file is reported, the scan goes on
     (tmp_path / "bad.json").write_text('{"k": "' + TOKEN + '"}\n')
     (tmp_path / "good.env").write_text(f"T={TOKEN}\n")
     real = pipeline.scan_document
 
-    def boom(doc, engine):
+    def boom(doc, engine, strict=None):
         if doc.path.endswith("bad.json"):
             raise ValueError("content: " + doc.text)
-        return real(doc, engine)
+        return real(doc, engine, strict)
 
     monkeypatch.setattr("keyscan.api.scan_document", boom)
     result = _scan(tmp_path, jobs=1)
