@@ -328,7 +328,9 @@ def rules_list_cmd(rules: tuple[str, ...], fmt: str) -> None:
     from rich.table import Table
 
     table = Table(header_style="bold")
-    for col in ("ID", "Name", "Provider", "Severity", "NHI"):
+    # ids are what `explain`, --disable-rule and configs take: never cut
+    table.add_column("ID", no_wrap=True, min_width=max((len(r.id) for r in loaded), default=2))
+    for col in ("Name", "Provider", "Severity", "NHI"):
         table.add_column(col)
     for r in loaded:
         table.add_row(r.id, r.name, r.provider, r.severity.value, " ".join(["NHI2", *r.nhi]))
@@ -498,7 +500,12 @@ def explain_cmd(rule_id: str, rules: tuple[str, ...]) -> None:
 
     found = _catalogue(rules).get(rule_id.strip())
     if found is None:
-        raise UsageError(f"unknown rule id {rule_id!r} (see 'keyscan rules list')")
+        import difflib
+
+        close = difflib.get_close_matches(rule_id.strip().rstrip("…."), [r.id for r in _catalogue(rules)], n=1,
+                                          cutoff=0.6)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise UsageError(f"unknown rule id {rule_id!r} ({hint}see 'keyscan rules list')")
     click.echo(explain_text(found), nl=False)
 
 

@@ -327,3 +327,70 @@ def test_deeply_nested_toml_config_is_a_config_error(tmp_path):
     proc = run_keyscan(str(tmp_path), "--no-progress")
     assert proc.returncode == 2
     assert proc.stderr == f"keyscan: error: {tmp_path}/.keyscan.toml: invalid TOML: nested too deeply\n"
+
+
+# -- a report people read ------------------------------------------------------
+
+
+def test_table_at_80_columns_keeps_rule_ids_whole_and_each_finding_on_two_lines():
+    import io
+    from dataclasses import replace
+
+    from rich.console import Console
+
+    from keyscan.report import ReportContext
+    from keyscan.report.table import build_table
+
+    from conftest import FIXTURES
+
+    result = scan(ScanOptions(paths=(str(FIXTURES / "mcp"),), use_cache=False, jobs=1))
+    from keyscan.models import Provenance
+
+    deep = replace(result.findings[0], path="very/long/directory/names/that/go/on/and/on/" + "x" * 50 + ".json",
+                   provenance=Provenance(commit="0123456789abcdef0123456789abcdef01234567", history_only=True))
+    result = replace(result, findings=result.findings + (deep,))
+    assert len(result.findings) > 20
+    buf = io.StringIO()
+    Console(file=buf, width=80, no_color=True, highlight=False).print(build_table(result, ReportContext()))
+    lines = buf.getvalue().splitlines()
+    assert len(lines) == 2 * len(result.findings)
+    assert max(len(ln) for ln in lines) <= 80
+    for f, first, second in zip(result.findings, lines[::2], lines[1::2]):
+        assert first.split()[:2] == [f.severity.value.upper(), f.rule_id]  # never cut
+        assert first.endswith(f":{f.start_line}:{f.start_column}")
+        assert second.startswith(" " * 10 + f.redacted)
+    shown = lines[-2].split()[2]  # the path shortened from the left, the file name's end kept
+    assert shown.startswith("…x") and shown.endswith(f"xxx.json:{deep.start_line}:{deep.start_column}")
+    assert "commit 01234567 (history only)" in lines[-1]
+
+
+def test_rules_list_never_cuts_ids_and_explain_suggests_the_closest():
+    proc = run_keyscan("rules", "list", env={"COLUMNS": "80"})
+    assert proc.returncode == 0
+    import re
+
+    assert "openai-project-key" in proc.stdout and "…" not in "".join(
+        ln.split("│")[1] for ln in proc.stdout.splitlines() if ln.count("│") > 2)
+    proc = run_keyscan("explain", "openai-projec…")
+    assert proc.returncode == 2
+    assert proc.stderr == ("keyscan: error: unknown rule id 'openai-projec…' (did you mean 'openai-project-key'? "
+                           "see 'keyscan rules list')\n")
+    assert re.search(r"\d+ rules", proc.stdout) is None
+
+
+def test_report_advice_is_worded_by_confidence():
+    from dataclasses import replace
+
+    from keyscan.models import Confidence
+    from keyscan.report.markdown import _advice
+
+    from conftest import FIXTURES
+
+    fs = list(scan(ScanOptions(paths=(str(FIXTURES / "mcp"),), use_cache=False, jobs=1)).findings[:3])
+    sure = [replace(f, confidence=Confidence.HIGH) for f in fs]
+    low = [replace(f, confidence=Confidence.LOW) for f in fs]
+    assert _advice(sure).startswith("Every finding is a credential that must be **revoked or rotated first**")
+    assert _advice(low).startswith("Every finding is **low confidence**")
+    assert "must be" not in _advice(low)
+    assert _advice(sure[:1] + low[1:]).startswith("1 finding is high or medium confidence: **revoke or rotate "
+                                                  "those first**")

@@ -75,6 +75,25 @@ def file_type(path: str) -> str:
     return "other"
 
 
+def _advice(fs) -> str:
+    """What to do first, worded by how sure keyscan is: a high-confidence
+    finding (a checked structure, a provider prefix) is a credential to revoke;
+    a low-confidence one (a generic name + entropy match) is to be checked."""
+    from ..models import Confidence
+
+    sure = sum(1 for f in fs if f.confidence != Confidence.LOW)
+    unsure = len(fs) - sure
+    tail = "deleting it from the file does not un-leak it (it stays in git history, caches and clones)."
+    if not unsure:
+        return f"Every finding is a credential that must be **revoked or rotated first**: {tail}"
+    if not sure:
+        return ("Every finding is **low confidence** (a secret-looking value under a secret-like name): check "
+                f"each one; if it is a real credential, revoke or rotate it first: {tail}")
+    return (f"{sure} finding{'s are' if sure != 1 else ' is'} high or medium confidence: **revoke or rotate "
+            f"those first**; {tail} {unsure} low-confidence finding{'s' if unsure != 1 else ''} (a "
+            "secret-looking value under a secret-like name) should be checked before acting.")
+
+
 def _sev_counts(findings) -> str:
     c = Counter(f.severity for f in findings)
     return ", ".join(f"{s.value} {c[s]}" for s in sorted(c, key=lambda s: -s.rank))
@@ -117,8 +136,7 @@ def render_markdown(result: ScanResult, ctx: ReportContext, title: str = TITLE, 
             f"{result.files_scanned} files scanned"
             f"{f', {len(result.skipped)} skipped' if result.skipped else ''}. "
             f"Severity: {_sev_counts(fs)}.", "",
-            "Every finding is a credential that must be **revoked or rotated first**: deleting it from the "
-            "file does not un-leak it (it stays in git history, caches and clones).", ""]
+            _advice(fs), ""]
 
     from ..remediation import rule_catalogue
 

@@ -16,34 +16,78 @@ _STYLE = {
 }
 
 
-def build_table(result: ScanResult, ctx: ReportContext):
-    from rich.table import Table
-    from rich.text import Text
+def build_table(result: ScanResult, ctx: ReportContext) -> "FindingsTable":
+    """The findings for a terminal: each on at most two lines at any width
+    (80 columns included), see :class:`FindingsTable`."""
+    return FindingsTable(result, ctx)
 
-    table = Table(title=None, show_lines=False, header_style="bold", expand=False)
-    table.add_column("Location", overflow="fold")
-    table.add_column("Rule", overflow="fold")
-    table.add_column("Provider")
-    table.add_column("Severity")
-    table.add_column("Secret", overflow="fold")
-    table.add_column("NHI", overflow="fold")
-    for f in result.findings:
-        where = f"{f.path}:{f.start_line}:{f.start_column}"
-        if f.location:
-            where += f"\n[{f.location}]"
-        if f.not_committed:
-            where += "\n(git-ignored, not committed)"
-        if f.sent_to_model:
-            where += "\n(sent to a model provider)"
-        table.add_row(
-            Text(where),
-            Text(f.rule_id),
-            Text(f.provider),
-            Text(f.severity.value, style=_STYLE[f.severity]),
-            Text(shown_secret(f, ctx)),
-            Text(" ".join(f.nhi)),
-        )
-    return table
+
+def shorten_path(path: str, width: int) -> str:
+    """``path`` in at most ``width`` characters: leading directories are
+    replaced by ``…`` first, the file name is kept as long as it fits."""
+    if len(path) <= width:
+        return path
+    if width <= 1:
+        return "…"[:width]
+    parts = path.split("/")
+    name = parts[-1]
+    # drop directories from the left while the rest does not fit
+    for i in range(1, len(parts)):
+        tail = "/".join(parts[i:])
+        if len(tail) + 2 <= width:
+            return "…/" + tail
+    return "…" + name[-(width - 1):]
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:max(0, width - 1)] + "…"
+
+
+class FindingsTable:
+    """Two lines per finding, sized to the console:
+
+    ``SEVERITY  rule-id  path:line:col`` (the path shortened from the left,
+    the rule id never cut), then, indented, the redacted secret, the commit
+    that introduced it (short hash, ``history only`` when the secret is no
+    longer in the working tree), the logical location and the NHI risks,
+    clipped at the right edge."""
+
+    INDENT = 10
+
+    def __init__(self, result: ScanResult, ctx: ReportContext):
+        self.result, self.ctx = result, ctx
+
+    def lines(self, width: int) -> list[tuple[str, str]]:
+        """``(text, style)`` pairs: two per finding (for tests and plain output)."""
+        out: list[tuple[str, str]] = []
+        for f in self.result.findings:
+            sev = f"{f.severity.value.upper():<{self.INDENT - 1}}"
+            pos = f":{f.start_line}:{f.start_column}"
+            head = f"{sev} {f.rule_id}  "
+            room = max(8, width - len(head) - len(pos))
+            out.append((head + shorten_path(f.path, room) + pos, _STYLE[f.severity]))
+            facts = [shown_secret(f, self.ctx)]
+            commit = f.prop("commit")
+            if commit:
+                facts.append(f"commit {commit[:8]}" + (" (history only)" if f.prop("history_only") else ""))
+            if f.not_committed:
+                facts.append("(git-ignored, not committed)")
+            if f.sent_to_model:
+                facts.append("(sent to a model provider)")
+            if f.location:
+                facts.append(f"[{f.location}]")
+            facts.append(" ".join(f.nhi))
+            out.append((" " * self.INDENT + _clip("  ".join(facts), max(8, width - self.INDENT)), ""))
+        return out
+
+    def __rich_console__(self, console, options):
+        from rich.text import Text
+
+        for text, style in self.lines(options.max_width):
+            line = Text(text, no_wrap=True, overflow="ellipsis")
+            if style:
+                line.stylize(style, 0, self.INDENT - 1)
+            yield line
 
 
 def summary_line(result: ScanResult) -> str:
