@@ -21,7 +21,7 @@ def engine():
     from keyscan.api import build_engine
     from keyscan.models import ScanOptions
 
-    return build_engine(ScanOptions(use_cache=False))
+    return build_engine(ScanOptions())
 
 
 def run_keyscan(*args, input=None, cwd=None, env=None):

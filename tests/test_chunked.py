@@ -21,10 +21,11 @@ def _ghp(seed: int) -> str:
 
 
 def _findings(path, chunk_size):
-    res = scan(ScanOptions(paths=(str(path),), chunk_size=chunk_size, max_file_size=0, jobs=1, use_cache=False))
+    res = scan(ScanOptions(paths=(str(path),), chunk_size=chunk_size, max_file_size=0, jobs=1))
     return [(f.rule_id, f.secret, f.start_line, f.start_column, f.end_line, f.end_column) for f in res.findings]
 
 
+@pytest.mark.slow  # many full scans: the end-to-end tier
 def test_a_key_across_every_boundary_position_is_found_once(tmp_path):
     """Keys are planted so that, over the file, chunk boundaries (4 KiB
     chunks) cut through every character position of a key and of its name."""
@@ -79,7 +80,7 @@ def test_multi_line_private_key_across_a_boundary(tmp_path):
 def test_bytes_and_files_are_counted_once(tmp_path):
     path = tmp_path / "big.txt"
     path.write_bytes(b"word " * 10_000)
-    res = scan(ScanOptions(paths=(str(path),), chunk_size=4096, jobs=1, use_cache=False))
+    res = scan(ScanOptions(paths=(str(path),), chunk_size=4096, jobs=1))
     assert (res.files_scanned, res.bytes_scanned) == (1, 50_000)
 
 
@@ -98,6 +99,7 @@ def test_overlap_never_exceeds_a_quarter_of_the_chunk():
     assert overlap_for(4096) == 1024 and overlap_for(1 << 30) == 256 * 1024
 
 
+@pytest.mark.slow  # many full scans: the end-to-end tier
 def test_chunked_memory_stays_bounded(tmp_path):
     """A 64 MiB file in 1 MiB chunks: the largest chunk document is 1 MiB."""
     import tracemalloc
@@ -113,7 +115,7 @@ def test_chunked_memory_stays_bounded(tmp_path):
                 fh.write(f"export GITHUB_TOKEN={key}\n".encode())
     from keyscan.api import build_engine
 
-    engine = build_engine(ScanOptions(use_cache=False))
+    engine = build_engine(ScanOptions())
     tracemalloc.start()
     findings, nbytes = scan_chunked(engine, "huge.log", str(path), 1024 * 1024)
     peak = tracemalloc.get_traced_memory()[1]
@@ -133,7 +135,7 @@ def test_a_large_file_split_across_workers_gives_the_single_process_findings(tmp
                      "log line " * rnd.randrange(1, 12))
     path = tmp_path / "app.log"
     path.write_text("\n".join(lines) + "\n")
-    base = dict(paths=(str(path),), chunk_size=2048, max_file_size=0, use_cache=False)
+    base = dict(paths=(str(path),), chunk_size=2048, max_file_size=0)
     serial = scan(ScanOptions(jobs=1, **base))
     parallel = scan(ScanOptions(jobs=2, **base))
     assert len(serial.findings) == 3000 // 7 + 1

@@ -61,17 +61,33 @@ def test_show_secrets(tmp_path):
     assert json.loads(proc.stdout)["findings"][0]["secret"] == TOKEN
 
 
+def _medium_example() -> str:
+    """A medium-severity finding (the Slack webhook rule's own example)."""
+    from keyscan.ruleset import load_rules
+
+    (rule,) = [r for r in load_rules() if r.id == "slack-webhook-url"]
+    assert rule.severity.value == "medium"
+    return rule.examples[0].text + "\n"
+
+
 def test_exit_zero_and_fail_on(tmp_path):
+    (tmp_path / "hooks.env").write_text(_medium_example())
+    # only a medium finding: --fail-on critical passes, --fail-on medium fails
+    assert run_keyscan(str(tmp_path), "--fail-on", "critical").returncode == 0
+    assert run_keyscan(str(tmp_path), "--fail-on", "medium").returncode == 1
     _repo(tmp_path)
     assert run_keyscan(str(tmp_path), "--exit-zero").returncode == 0
-    # github-pat-classic is critical: --fail-on critical still fails.
+    # github-pat-classic is critical: --fail-on critical now fails.
     assert run_keyscan(str(tmp_path), "--fail-on", "critical").returncode == 1
 
 
 def test_min_severity_filters(tmp_path):
     _repo(tmp_path)
+    (tmp_path / "hooks.env").write_text(_medium_example())
+    every = json.loads(run_keyscan(str(tmp_path), "-f", "json").stdout)["findings"]
+    assert sorted(f["rule_id"] for f in every) == ["github-pat-classic", "slack-webhook-url"]
     proc = run_keyscan(str(tmp_path), "--min-severity", "critical", "-f", "json")
-    assert len(json.loads(proc.stdout)["findings"]) == 1
+    assert [f["rule_id"] for f in json.loads(proc.stdout)["findings"]] == ["github-pat-classic"]
 
 
 def test_output_file_is_private_and_complete(tmp_path):

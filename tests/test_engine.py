@@ -47,7 +47,7 @@ def test_prefilters_report_identical_hits_on_random_text():
 
 @needs_hyperscan
 def test_hyperscan_and_python_engines_give_identical_findings():
-    base = dict(paths=(str(FIXTURES),), use_cache=False, jobs=1)
+    base = dict(paths=(str(FIXTURES),), jobs=1)
     a = scan(ScanOptions(engine="hyperscan", **base))
     b = scan(ScanOptions(engine="python", **base))
     assert a.engine == "hyperscan" and b.engine == "python"
@@ -56,8 +56,8 @@ def test_hyperscan_and_python_engines_give_identical_findings():
 
 
 def test_parallel_scan_equals_serial_scan():
-    serial = scan(ScanOptions(paths=(str(FIXTURES),), use_cache=False, jobs=1))
-    parallel = scan(ScanOptions(paths=(str(FIXTURES),), use_cache=False, jobs=2))
+    serial = scan(ScanOptions(paths=(str(FIXTURES),), jobs=1))
+    parallel = scan(ScanOptions(paths=(str(FIXTURES),), jobs=2))
     assert serial.findings == parallel.findings
     assert serial.files_scanned == parallel.files_scanned
     assert serial.skipped == parallel.skipped
@@ -105,7 +105,7 @@ def test_unknown_engine_is_a_usage_error():
     from keyscan.errors import UsageError
 
     with pytest.raises(UsageError):
-        build_engine(ScanOptions(engine="turbo", use_cache=False))
+        build_engine(ScanOptions(engine="turbo"))
 
 
 @needs_hyperscan

@@ -28,7 +28,7 @@ def _files(tmp_path):
 
 def test_failing_decoder_is_reported_and_other_findings_kept(tmp_path, monkeypatch):
     _files(tmp_path)
-    before = scan(ScanOptions(paths=(str(tmp_path),), use_cache=False, jobs=1))
+    before = scan(ScanOptions(paths=(str(tmp_path),), jobs=1))
     got = sorted((f.path.rsplit("/", 1)[-1], f.start_line, f.secret) for f in before.findings)
     assert got == [("a.json", 1, TOKEN), ("a.json", 2, TOKEN2), ("ok.env", 1, TOKEN2)]
     assert before.skipped == ()
@@ -37,7 +37,7 @@ def test_failing_decoder_is_reported_and_other_findings_kept(tmp_path, monkeypat
         raise RuntimeError("content: " + doc.text)
 
     monkeypatch.setattr(type(JSON_DECODER), "fragments", lambda self, doc: boom(doc))
-    res = scan(ScanOptions(paths=(str(tmp_path),), use_cache=False, jobs=1))
+    res = scan(ScanOptions(paths=(str(tmp_path),), jobs=1))
     got = sorted((f.path.rsplit("/", 1)[-1], f.start_line, f.secret) for f in res.findings)
     assert got == [("a.json", 1, TOKEN), ("ok.env", 1, TOKEN2)]  # the raw finding is kept
     assert [(s.path.rsplit("/", 1)[-1], s.reason) for s in res.skipped] == [
@@ -47,16 +47,16 @@ def test_failing_decoder_is_reported_and_other_findings_kept(tmp_path, monkeypat
     assert res.files_scanned == 2
 
     with pytest.raises(RuntimeError):
-        scan(ScanOptions(paths=(str(tmp_path),), use_cache=False, jobs=1, strict=True))
+        scan(ScanOptions(paths=(str(tmp_path),), jobs=1, strict=True))
     monkeypatch.setenv("KEYSCAN_STRICT", "1")
     with pytest.raises(RuntimeError):
-        scan(ScanOptions(paths=(str(tmp_path),), use_cache=False, jobs=1))
+        scan(ScanOptions(paths=(str(tmp_path),), jobs=1))
 
 
 def test_failing_locate_is_reported_once(tmp_path, monkeypatch):
     (tmp_path / "a.json").write_text('{"t": "' + TOKEN + '", "u": "' + TOKEN2 + '"}\n')
     monkeypatch.setattr(type(JSON_DECODER), "locate", lambda self, doc, offset: 1 / 0)
-    res = scan(ScanOptions(paths=(str(tmp_path),), use_cache=False, jobs=1))
+    res = scan(ScanOptions(paths=(str(tmp_path),), jobs=1))
     assert sorted(f.secret for f in res.findings) == sorted([TOKEN, TOKEN2])
     assert [s.reason.split(";")[0] for s in res.skipped] == ["decoder json failed on this file (ZeroDivisionError)"]
 
@@ -66,7 +66,7 @@ def test_regex_timeout_is_reported_with_the_rule_id(tmp_path, monkeypatch):
 
     (tmp_path / "a.env").write_text(f"GITHUB_TOKEN={TOKEN}\n")
     monkeypatch.setattr(engine_mod, "REGEX_TIMEOUT", 1e-9)
-    res = scan(ScanOptions(paths=(str(tmp_path),), use_cache=False, jobs=1))
+    res = scan(ScanOptions(paths=(str(tmp_path),), jobs=1))
     reasons = [s.reason for s in res.skipped]
     assert reasons and all(r.startswith("rule ") and "timed out on this file" in r for r in reasons)
     assert any(r.startswith("rule github-pat-classic timed out") for r in reasons)

@@ -46,10 +46,10 @@ def _delete_blob(repo, rev_path):
 
 def test_history_with_a_missing_object_scans_the_rest_and_names_the_commit(repo):
     lost = _history_repo(repo)
-    intact = scan(ScanOptions(paths=(str(repo),), history=True, use_cache=False, jobs=1))
+    intact = scan(ScanOptions(paths=(str(repo),), history=True, jobs=1))
     assert len(intact.findings) == 2 and intact.errors == () and intact.commits_scanned == 6
     _delete_blob(repo, f"{lost}:lost.txt")
-    result = scan(ScanOptions(paths=(str(repo),), history=True, use_cache=False, jobs=1))
+    result = scan(ScanOptions(paths=(str(repo),), history=True, jobs=1))
     assert sorted(f.prop("commitPath") for f in result.findings) == ["a.env", "b.env"]
     (err,) = result.errors
     assert err.startswith(f"commit {lost[:12]}: git could not read it (fatal: unable to read ")
@@ -86,7 +86,7 @@ def test_diff_attribute_does_not_hide_added_lines(repo, mode):
         commit(repo, "add env", "2024-01-02T10:00:00+00:00")
     opts = {"staged": dict(staged=True), "diff": dict(diff_ref="HEAD~1"), "history": dict(history=True)}[mode]
     (repo / "app.env").unlink() if mode == "history" else None
-    result = scan(ScanOptions(paths=(str(repo),), use_cache=False, jobs=1, **opts))
+    result = scan(ScanOptions(paths=(str(repo),), jobs=1, **opts))
     assert [(f.rule_id, os.path.basename(f.path), f.start_line) for f in result.findings] == [
         ("github-pat-classic", "app.env", 2)]
 
@@ -100,7 +100,7 @@ def test_nul_byte_in_patch_modes_lists_the_file_as_skipped(repo, mode):
     if mode != "staged":
         commit(repo, "add env", "2024-01-02T10:00:00+00:00")
     opts = {"staged": dict(staged=True), "diff": dict(diff_ref="HEAD~1"), "history": dict(history=True)}[mode]
-    result = scan(ScanOptions(paths=(str(repo),), use_cache=False, jobs=1, **opts))
+    result = scan(ScanOptions(paths=(str(repo),), jobs=1, **opts))
     # as in a directory scan: a NUL byte makes the file binary, listed, never silently dropped
     assert [(os.path.basename(s.path), s.reason) for s in result.skipped] == [("app.env", "binary")]
     assert result.findings == ()
@@ -116,7 +116,7 @@ def test_added_lines_over_the_size_limit_are_listed_as_skipped(repo, mode):
         commit(repo, "add env", "2024-01-02T10:00:00+00:00")
     (repo / "big.env").unlink() if mode == "history" else None
     opts = {"staged": dict(staged=True), "diff": dict(diff_ref="HEAD~1"), "history": dict(history=True)}[mode]
-    result = scan(ScanOptions(paths=(str(repo),), use_cache=False, jobs=1, max_file_size=1000, **opts))
+    result = scan(ScanOptions(paths=(str(repo),), jobs=1, max_file_size=1000, **opts))
     assert result.findings == ()
     (s,) = result.skipped
     assert os.path.basename(s.path) == "big.env"
@@ -129,7 +129,7 @@ def test_a_symlinked_directory_given_as_root_is_scanned(tmp_path):
     (real / "app.env").write_text("GITHUB_TOKEN=" + TOKEN + "\n")
     link = tmp_path / "link"
     link.symlink_to(real, target_is_directory=True)
-    result = scan(ScanOptions(paths=(str(link),), use_cache=False, jobs=1))
+    result = scan(ScanOptions(paths=(str(link),), jobs=1))
     assert [(f.path, f.start_line) for f in result.findings] == [(f"{link}/app.env", 1)]
 
 
@@ -147,7 +147,7 @@ def test_an_unreadable_target_is_an_error(tmp_path, monkeypatch):
 
     monkeypatch.setattr("builtins.open", deny)
     with pytest.raises(UsageError, match=f"^cannot read {target}: Permission denied$"):
-        scan(ScanOptions(paths=(str(target),), use_cache=False, jobs=1))
+        scan(ScanOptions(paths=(str(target),), jobs=1))
 
 
 def test_an_unreadable_directory_target_is_an_error(tmp_path, monkeypatch):
@@ -162,7 +162,7 @@ def test_an_unreadable_directory_target_is_an_error(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "scandir", deny)
     with pytest.raises(UsageError, match=f"^cannot read {tmp_path}: Permission denied$"):
-        scan(ScanOptions(paths=(str(tmp_path),), use_cache=False, jobs=1))
+        scan(ScanOptions(paths=(str(tmp_path),), jobs=1))
 
 
 def test_a_fifo_target_is_an_error_that_says_what_to_do(tmp_path):
@@ -202,7 +202,7 @@ def test_a_killed_history_worker_fails_the_scan(repo, monkeypatch):
     monkeypatch.setattr(history, "HISTORY_PARALLEL_MIN_COMMITS", 2)
     monkeypatch.setenv("KEYSCAN_TEST_WORKER", "kill")
     with pytest.raises(ScanError, match="^a worker process was killed by SIGKILL"):
-        scan(ScanOptions(paths=(str(repo),), history=True, use_cache=False, jobs=2))
+        scan(ScanOptions(paths=(str(repo),), history=True, jobs=2))
 
 
 def test_the_exclude_list_is_refused_above_its_limit(tmp_path):
@@ -211,11 +211,11 @@ def test_the_exclude_list_is_refused_above_its_limit(tmp_path):
 
     many = tuple(f"dir{i}/**/*.log" for i in range(MAX_EXCLUDE_PATTERNS + 1))
     with pytest.raises(UsageError, match="^exclude has 1001 patterns, more than the 1000 keyscan accepts"):
-        scan(ScanOptions(paths=(str(tmp_path),), use_cache=False, exclude=many))
+        scan(ScanOptions(paths=(str(tmp_path),), exclude=many))
     (tmp_path / "a.env").write_text("GITHUB_TOKEN=" + TOKEN + "\n")
     (tmp_path / "dir7").mkdir()
     (tmp_path / "dir7" / "x.log").write_text("GITHUB_TOKEN=" + TOKEN2 + "\n")
-    result = scan(ScanOptions(paths=(str(tmp_path),), use_cache=False, exclude=many[:-1]))
+    result = scan(ScanOptions(paths=(str(tmp_path),), exclude=many[:-1]))
     assert [os.path.basename(f.path) for f in result.findings] == ["a.env"]
 
 

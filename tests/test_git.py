@@ -54,9 +54,9 @@ def test_history_finds_deleted_secret_with_introducing_commit(repo):
     (repo / "config.env").write_text("A=1\n")
     commit(repo, "remove token", "2024-01-04T10:00:00+00:00")
 
-    tree_only = scan(ScanOptions(paths=(str(repo),), use_cache=False))
+    tree_only = scan(ScanOptions(paths=(str(repo),)))
     assert tree_only.findings == ()
-    result = scan(ScanOptions(paths=(str(repo),), history=True, use_cache=False))
+    result = scan(ScanOptions(paths=(str(repo),), history=True))
     (f,) = result.findings
     assert (f.rule_id, os.path.relpath(f.path, repo), f.start_line, f.start_column) == (
         "github-pat-classic", "config.env", 3, 14)
@@ -71,7 +71,7 @@ def test_history_working_tree_finding_gets_commit_and_uncommitted_files_count(re
     (repo / "a.env").write_text("T=" + TOKEN + "\n")
     c1 = commit(repo, "add", "2024-02-01T00:00:00+00:00")
     (repo / "new.env").write_text("x\nT=" + TOKEN2 + "\n")  # not committed
-    result = scan(ScanOptions(paths=(str(repo),), history=True, use_cache=False))
+    result = scan(ScanOptions(paths=(str(repo),), history=True))
     got = sorted((os.path.relpath(f.path, repo), f.start_line, f.prop("commit"), f.prop("history_only"))
                  for f in result.findings)
     assert got == [("a.env", 1, c1, None), ("new.env", 2, None, None)]
@@ -91,7 +91,7 @@ def test_history_renames_binary_blobs_and_merges(repo):
     commit(repo, "main work", "2024-03-04T00:00:00+00:00")
     git(repo, "merge", "-q", "--no-ff", "-m", "merge feature", "feature",
         env={"GIT_AUTHOR_DATE": "2024-03-05T00:00:00+00:00", "GIT_COMMITTER_DATE": "2024-03-05T00:00:00+00:00"})
-    result = scan(ScanOptions(paths=(str(repo),), history=True, use_cache=False))
+    result = scan(ScanOptions(paths=(str(repo),), history=True))
     got = sorted((os.path.relpath(f.path, repo), f.start_line, f.prop("commit")) for f in result.findings)
     # The renamed blob is the same blob: scanned once; the binary blob is skipped.
     assert got == [("moved.txt", 2, cf)]
@@ -114,7 +114,7 @@ def test_history_finds_a_secret_written_by_a_merge_resolution(repo):
     merge = commit(repo, "merge side", "2024-06-04T00:00:00+00:00")
     (repo / "f.txt").write_text("a\nb merged\nc\n")
     commit(repo, "remove token", "2024-06-05T00:00:00+00:00")
-    result = scan(ScanOptions(paths=(str(repo),), history=True, use_cache=False))
+    result = scan(ScanOptions(paths=(str(repo),), history=True))
     (f,) = result.findings
     assert (os.path.relpath(f.path, repo), f.start_line, f.start_column) == ("f.txt", 3, 14)
     assert (f.prop("commit"), f.prop("history_only")) == (merge, "true")
@@ -129,11 +129,11 @@ def test_history_branch_and_max_commits(repo):
     git(repo, "rm", "-q", "b.txt")
     commit(repo, "three", "2024-04-03T00:00:00+00:00")
     git(repo, "checkout", "-q", "main")
-    all_refs = scan(ScanOptions(paths=(str(repo),), history=True, use_cache=False))
+    all_refs = scan(ScanOptions(paths=(str(repo),), history=True))
     assert sorted(os.path.basename(f.path) for f in all_refs.findings) == ["a.txt", "b.txt"]
-    main_only = scan(ScanOptions(paths=(str(repo),), history=True, branch="main", use_cache=False))
+    main_only = scan(ScanOptions(paths=(str(repo),), history=True, branch="main"))
     assert [os.path.basename(f.path) for f in main_only.findings] == ["a.txt"]
-    since = scan(ScanOptions(paths=(str(repo),), history=True, since="2024-04-02T12:00:00", use_cache=False))
+    since = scan(ScanOptions(paths=(str(repo),), history=True, since="2024-04-02T12:00:00"))
     # b.txt was added before --since: only its deletion is in range, so only the tree finding remains.
     assert [os.path.basename(f.path) for f in since.findings] == ["a.txt"]
 
@@ -144,9 +144,9 @@ def test_history_parallel_equals_serial(repo, monkeypatch):
     for i in range(30):
         (repo / f"f{i}.txt").write_text(f"v{i}\n" + ("T=" + TOKEN + "\n" if i % 7 == 0 else ""))
         commit(repo, f"c{i}", f"2024-05-{i % 28 + 1:02d}T00:00:00+00:00")
-    serial = scan(ScanOptions(paths=(str(repo),), history=True, jobs=1, use_cache=False))
+    serial = scan(ScanOptions(paths=(str(repo),), history=True, jobs=1))
     monkeypatch.setattr(history, "HISTORY_PARALLEL_MIN_COMMITS", 2)
-    parallel = scan(ScanOptions(paths=(str(repo),), history=True, jobs=2, use_cache=False))
+    parallel = scan(ScanOptions(paths=(str(repo),), history=True, jobs=2))
     assert serial.findings == parallel.findings
     assert len(serial.findings) == 5
 
@@ -157,7 +157,7 @@ def test_staged_scans_only_what_the_next_commit_adds(repo):
     (repo / "new.txt").write_text("a\nb\nT=" + TOKEN2 + "\n")
     (repo / "unstaged.txt").write_text("T=" + TOKEN2 + "\n")
     git(repo, "add", "new.txt")
-    result = scan(ScanOptions(paths=(str(repo),), staged=True, use_cache=False))
+    result = scan(ScanOptions(paths=(str(repo),), staged=True))
     assert [(os.path.relpath(f.path, repo), f.start_line) for f in result.findings] == [("new.txt", 3)]
 
 
@@ -176,7 +176,7 @@ def test_diff_scans_only_lines_added_since_ref(repo):
 def test_git_modes_outside_a_repository_are_usage_errors(tmp_path):
     (tmp_path / "x.txt").write_text("hi\n")
     with pytest.raises(UsageError, match="not a git repository"):
-        scan(ScanOptions(paths=(str(tmp_path),), history=True, use_cache=False))
+        scan(ScanOptions(paths=(str(tmp_path),), history=True))
     proc = run_keyscan(str(tmp_path), "--history")
     assert proc.returncode == 2 and "not a git repository" in proc.stderr and "Traceback" not in proc.stderr
 
@@ -187,7 +187,7 @@ def test_modes_cannot_be_combined(repo):
 
 
 def test_empty_repository_history_is_fine(repo):
-    result = scan(ScanOptions(paths=(str(repo),), history=True, use_cache=False))
+    result = scan(ScanOptions(paths=(str(repo),), history=True))
     assert result.findings == ()
 
 
@@ -215,7 +215,7 @@ def test_excluded_file_is_excluded_by_diff_staged_and_history(repo, how):
     git(repo, "add", "-A")
 
     def paths(**kw):
-        res = scan(ScanOptions(paths=(str(repo),), use_cache=False, exclude=exclude, **kw))
+        res = scan(ScanOptions(paths=(str(repo),), exclude=exclude, **kw))
         return sorted(os.path.relpath(f.path, repo) for f in res.findings)
 
     assert paths() == ["kept.env"]
@@ -237,7 +237,7 @@ def test_gitignore_does_not_hide_committed_history(repo):
     git(repo, "rm", "-q", ".env")
     (repo / ".gitignore").write_text(".env\n")
     commit(repo, "ignore .env", "2024-01-02T10:00:00+00:00")
-    res = scan(ScanOptions(paths=(str(repo),), use_cache=False, history=True))
+    res = scan(ScanOptions(paths=(str(repo),), history=True))
     assert [(os.path.relpath(f.path, repo), f.prop("history_only")) for f in res.findings] == [(".env", "true")]
 
 

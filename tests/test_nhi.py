@@ -119,7 +119,7 @@ def test_enrich_keeps_order_and_is_idempotent():
 def engine():
     from keyscan.api import build_engine
 
-    return build_engine(ScanOptions(use_cache=False))
+    return build_engine(ScanOptions())
 
 
 def _example_secret(rule_id):
@@ -221,7 +221,7 @@ def test_nhi6_fires_for_a_ci_log_anywhere(tmp_path):
     plain = tmp_path / "notes.txt"
     plain.write_text(f"GITHUB_TOKEN={token}\n")
     assert not nhi.is_ci_or_deploy("downloads/output.log")
-    res = scan(ScanOptions(paths=(str(tmp_path),), use_cache=False, jobs=1))
+    res = scan(ScanOptions(paths=(str(tmp_path),), jobs=1))
     by_file = {f.path.rsplit("/", 1)[-1]: f for f in res.findings}
     assert set(by_file) == {"output.log", "notes.txt"}
     assert by_file["output.log"].provenance.carrier == "ci-log"

@@ -12,7 +12,7 @@ from conftest import ROOT
 TOKEN = "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"
 PRE_COMMIT = shutil.which("pre-commit") or os.path.join(os.path.dirname(sys.executable), "pre-commit")
 
-pytestmark = pytest.mark.skipif(not os.path.exists(PRE_COMMIT), reason="pre-commit is not installed")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not os.path.exists(PRE_COMMIT), reason="pre-commit is not installed")]
 
 
 def _git(repo, *args):

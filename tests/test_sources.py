@@ -91,7 +91,7 @@ def test_explicit_file_argument(tmp_path):
 
 
 def test_stdin(tmp_path):
-    result = scan(ScanOptions(paths=("-",), stdin_data=f"x\nt={TOKEN}\n".encode(), use_cache=False))
+    result = scan(ScanOptions(paths=("-",), stdin_data=f"x\nt={TOKEN}\n".encode()))
     assert [(f.path, f.start_line) for f in result.findings] == [("<stdin>", 2)]
 
 
@@ -103,5 +103,5 @@ def test_missing_path_is_a_usage_error(tmp_path):
 def test_relative_display_paths(tmp_path, monkeypatch):
     _write(tmp_path / "d" / "k.env", f"t={TOKEN}\n")
     monkeypatch.chdir(tmp_path)
-    assert [f.path for f in scan(ScanOptions(paths=(".",), use_cache=False)).findings] == ["d/k.env"]
-    assert [f.path for f in scan(ScanOptions(paths=("d",), use_cache=False)).findings] == ["d/k.env"]
+    assert [f.path for f in scan(ScanOptions(paths=(".",))).findings] == ["d/k.env"]
+    assert [f.path for f in scan(ScanOptions(paths=("d",))).findings] == ["d/k.env"]

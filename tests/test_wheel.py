@@ -9,6 +9,8 @@ import pytest
 
 from conftest import ROOT
 
+pytestmark = pytest.mark.slow  # end-to-end tier (pyproject.toml: -m slow)
+
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory):

@@ -21,6 +21,8 @@ from keyscan import cli
 
 from conftest import FIXTURES, ROOT
 
+pytestmark = pytest.mark.slow  # end-to-end tier (pyproject.toml: -m slow)
+
 FORMATS = ["table", "json", "sarif", "markdown", "github", "gitlab"]
 FIXTURE_DIRS = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir())
 WINDOW = 12
