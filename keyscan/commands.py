@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 
 import click
 
-from .errors import UsageError
+from .errors import ScanError, UsageError
 
 if TYPE_CHECKING:
     from .models import ScanOptions, ScanResult
@@ -267,7 +267,8 @@ def _emit(result: ScanResult, fmt: str, output: Optional[str], show_secrets: boo
         try:
             write_private(output, text)
         except OSError as exc:
-            raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+            raise ScanError(f"cannot write {output}: {exc.strerror or exc} (the scan ran; choose a writable "
+                            "--output path)") from None
     else:
         sys.stdout.write(text)
     if not quiet:
@@ -549,7 +550,8 @@ def report_cmd(paths: tuple[str, ...], output: Optional[str], title: str, top: i
         try:
             write_private(output, text)
         except OSError as exc:
-            raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+            raise ScanError(f"cannot write {output}: {exc.strerror or exc} (the scan ran; choose a writable "
+                            "--output path)") from None
         sys.stderr.write(f"keyscan: wrote {output} ({len(result.findings)} findings)\n")
     else:
         sys.stdout.write(text)
@@ -579,7 +581,11 @@ def mcp_cmd(path: str, fmt: str, no_home: bool, home: Optional[str], output: Opt
         if output:
             from .output import write_private
 
-            write_private(output, text)
+            try:
+                write_private(output, text)
+            except OSError as exc:
+                raise ScanError(f"cannot write {output}: {exc.strerror or exc} (choose a writable "
+                                "--output path)") from None
         else:
             sys.stdout.write(text)
     else:

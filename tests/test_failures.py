@@ -394,3 +394,22 @@ def test_report_advice_is_worded_by_confidence():
     assert "must be" not in _advice(low)
     assert _advice(sure[:1] + low[1:]).startswith("1 finding is high or medium confidence: **revoke or rotate "
                                                   "those first**")
+
+
+# -- exit codes: one test per row of the README's table (0 and 1: test_cli) ----
+
+
+@pytest.mark.parametrize("command", [["scan", "-f", "json"], ["report"], ["mcp", "--no-home", "-f", "json"]])
+def test_an_unwritable_output_is_a_runtime_error_exit_3(tmp_path, command):
+    (tmp_path / "ok.txt").write_text("nothing here\n")
+    out = tmp_path / "no-such-dir" / "report.out"
+    proc = run_keyscan(*command, str(tmp_path), "-o", str(out))
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stderr.startswith(f"keyscan: error: cannot write {out}: No such file or directory (")
+    assert proc.stderr.count("\n") == 1
+
+
+def test_a_usage_error_is_exit_2_on_one_line(tmp_path):
+    proc = run_keyscan(str(tmp_path / "missing"))
+    assert (proc.returncode, proc.stderr.count("\n")) == (2, 1)
+    assert proc.stderr.startswith("keyscan: error: ")
