@@ -17,15 +17,15 @@ from .documents.document import WIDE_BOMS, sniff_binary
 from . import baseline as _baseline
 from .errors import ScanError, UsageError
 from .models import Finding, ScanOptions, ScanResult, SkippedFile
-from .chunked import CHUNK_SIZE, scan_chunked, split_ranges
+from .documents.chunked import CHUNK_SIZE, split_ranges
 from .decoders.registry import decoder_located, decoder_triggers
-from .pipeline import scan_document, strict_mode
+from .pipeline import scan_chunked, scan_document, strict_mode
 from .ruleset import RuleCatalogue, builtin_rules_dir, load_rules
 from .ruleset.loader import rule_files
 from .sources import SourceItem, walk
 from .sources.containers import container_kind
 from .suppress import apply_suppressions
-from .workers import make_pool, running
+from .workers import init_worker, make_pool, running, worker_context
 
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024
 PARALLEL_MIN_FILES = 64
@@ -86,27 +86,9 @@ def scan_bytes(engine: Engine, path: str, raw: bytes,
 # --------------------------------------------------------------------------
 # Scanning a batch of items (runs in the parent or in a worker process)
 
-_WORKER_ENGINE: Optional[Engine] = None
-_WORKER_CHUNK = CHUNK_SIZE
-_WORKER_STRICT: Optional[bool] = None
-
-
-def _init_worker(engine: Engine, chunk_size: int = CHUNK_SIZE, strict: Optional[bool] = None) -> None:
-    global _WORKER_ENGINE, _WORKER_CHUNK, _WORKER_STRICT
-    _WORKER_ENGINE = engine
-    _WORKER_CHUNK = chunk_size
-    _WORKER_STRICT = strict
-    try:
-        import signal
-
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
-    except (ImportError, ValueError):
-        pass
-
-
 def _scan_batch_in_worker(batch: list[SourceItem]):
-    assert _WORKER_ENGINE is not None
-    return (*scan_items(_WORKER_ENGINE, batch, _WORKER_CHUNK, _WORKER_STRICT), len(batch))
+    ctx = worker_context()  # set by workers.init_worker
+    return (*scan_items(ctx.engine, batch, ctx.chunk_size, ctx.strict), len(batch))
 
 
 def scan_items(engine: Engine, items: Iterable[SourceItem], chunk_size: int = CHUNK_SIZE,
@@ -340,7 +322,7 @@ def run_items(engine: Engine, items: Iterable[SourceItem], options: ScanOptions)
     nbytes = nfiles = done = 0
     state = {"total": 0, "error": None}
     workers = options.jobs or (os.cpu_count() or 1)
-    with running(make_pool(workers, _init_worker, (engine, options.chunk_size, options.strict or None))) as pool:
+    with running(make_pool(workers, init_worker, (engine, options.chunk_size, options.strict or None))) as pool:
         # The first items, largest first so the long poles start early.
         batches = _stream_batches(itertools.chain(sorted(head, key=lambda i: -i.size), it), state,
                                   workers, options.chunk_size)

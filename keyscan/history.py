@@ -15,7 +15,7 @@ from .pipeline import scan_document
 from .sources import git
 from .sources.filesystem import _display
 from .sources.pathfilter import PathFilter
-from .workers import make_pool, running
+from .workers import init_worker, make_pool, running, worker_context
 
 HISTORY_PARALLEL_MIN_COMMITS = 200
 
@@ -116,20 +116,8 @@ def _scan_commits(engine: Engine, root: str, display_root: str, commits: list[st
     return out
 
 
-_WORKER_ENGINE: Optional[Engine] = None
-
-
-def _init(engine: Engine) -> None:
-    global _WORKER_ENGINE
-    _WORKER_ENGINE = engine
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def _worker(args: tuple) -> GitScan:
-    assert _WORKER_ENGINE is not None
-    return _scan_commits(_WORKER_ENGINE, *args)
+    return _scan_commits(worker_context().engine, *args)
 
 
 class HistoryScan:
@@ -153,7 +141,7 @@ class HistoryScan:
             # One contiguous range of commits per worker keeps git's delta-base
             # cache warm (interleaved commits cost git half as much again).
             self._parts = git.split_contiguous(self._commits, jobs)
-            self._pool = make_pool(jobs, _init, (engine,))
+            self._pool = make_pool(jobs, init_worker, (engine,))
             self._pending = [self._pool.submit(_worker, (self._target.root, path, p, options.max_file_size,
                                                          options.exclude))
                              for p in self._parts]

@@ -8,6 +8,7 @@ from typing import Optional
 from .decoders import decoders_for
 from .detect.engine import Engine
 from .documents import Document
+from .documents.chunked import CHUNK_SIZE, chunks, overlap_for
 from .findings import Candidate, build_finding, resolve_overlaps
 from .models import Finding
 
@@ -107,3 +108,26 @@ def _locator(doc: Document, decoders, failed: set[str], strict: bool):
         return None
 
     return locate
+
+
+def scan_chunked(engine: Engine, display: str, fs_path: str, chunk_size: int = CHUNK_SIZE,
+                 properties: tuple[tuple[str, str], ...] = (), start: int = 0,
+                 stop: int = -1, *, strict: Optional[bool] = None,
+                 failures: Optional[list[str]] = None) -> tuple[list[Finding], int]:
+    """Findings of the file at ``fs_path`` (reported as ``display``) and the
+    number of bytes scanned.
+
+    With a byte range (``start`` a line start, ``stop`` -1 for the end of the
+    file), only findings that start inside it are returned: the range is read
+    ``overlap`` bytes past ``stop`` so that a secret across the boundary is
+    whole, and the next range leaves it to this one."""
+    findings: list[Finding] = []
+    overlap = overlap_for(chunk_size)
+    size = os.path.getsize(fs_path)
+    for doc, own_until in chunks(display, fs_path, chunk_size, overlap, properties, start, stop):
+        for f in scan_document(doc, engine, strict):
+            if own_until is None or (f.start_line, f.start_column) < own_until:
+                findings.append(f)
+        if failures is not None:
+            failures.extend(m for m in doc.failures if m not in failures)  # once per file
+    return findings, max(0, min(size, stop if stop >= 0 else size) - start)

@@ -13,7 +13,8 @@ import os
 import signal
 import sys
 from contextlib import contextmanager
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 from .errors import ScanError
 
@@ -182,3 +183,35 @@ def running(pool: WorkerPool) -> Iterator[WorkerPool]:
         pool.terminate()
         raise
     pool.join()
+
+
+# -- the one worker initialiser of directory and history scans ---------------
+
+
+@dataclass(frozen=True)
+class WorkerContext:
+    """What a worker process scans with (set once per process by :func:`init_worker`)."""
+
+    engine: Any
+    chunk_size: int = 8 * 1024 * 1024
+    strict: Optional[bool] = None
+
+
+_CONTEXT: Optional[WorkerContext] = None
+
+
+def init_worker(engine: Any, chunk_size: int = 8 * 1024 * 1024, strict: Optional[bool] = None) -> None:
+    """Pool initialiser shared by directory scans (``api``) and history scans:
+    the engine is inherited (fork) or unpickled once per worker; Ctrl-C is
+    left to the parent, which stops the pool."""
+    global _CONTEXT
+    _CONTEXT = WorkerContext(engine, chunk_size, strict)
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    except ValueError:  # not the main thread (never in a pool worker)
+        pass
+
+
+def worker_context() -> WorkerContext:
+    assert _CONTEXT is not None, "init_worker was not called in this process"
+    return _CONTEXT

@@ -9,7 +9,8 @@ import zlib
 import pytest
 
 from keyscan import scan
-from keyscan.chunked import _next_start, overlap_for, scan_chunked
+from keyscan.documents.chunked import _next_start, overlap_for
+from keyscan.pipeline import scan_chunked
 from keyscan.detect.checks import base62
 from keyscan.models import ScanOptions
 
@@ -145,7 +146,7 @@ def test_a_large_file_split_across_workers_gives_the_single_process_findings(tmp
 
 
 def test_split_ranges_start_at_line_starts_and_cover_the_file(tmp_path):
-    from keyscan.chunked import split_ranges
+    from keyscan.documents.chunked import split_ranges
 
     path = tmp_path / "f.txt"
     data = b"".join(b"line %d %s\n" % (i, b"z" * (i % 50)) for i in range(5000))
@@ -165,7 +166,7 @@ def test_chunk_boundary_position_matches_the_document():
     mid-line start, multi-byte characters)."""
     import random
 
-    from keyscan.chunked import _position
+    from keyscan.documents.chunked import _position
     from keyscan.documents import Document
 
     rng = random.Random(4)

@@ -1,4 +1,5 @@
-"""Scanning one large file in chunks, in bounded memory.
+"""Reading one large file in chunks, in bounded memory (no scanning here:
+:func:`keyscan.pipeline.scan_chunked` scans what :func:`chunks` reads).
 
 A file larger than the chunk size is read ``chunk_size`` bytes at a time.
 Each chunk is scanned as its own document whose line numbers (and, when a
@@ -18,13 +19,9 @@ whatever the size of the file.
 
 from __future__ import annotations
 
-import os
 from typing import Iterator, Optional
 
-from .detect.engine import Engine
-from .documents import Document
-from .models import Finding
-from .pipeline import scan_document
+from .document import Document
 
 CHUNK_SIZE = 8 * 1024 * 1024
 MAX_OVERLAP = 256 * 1024
@@ -33,29 +30,6 @@ MAX_OVERLAP = 256 * 1024
 
 def overlap_for(chunk_size: int) -> int:
     return min(MAX_OVERLAP, max(1, chunk_size // 4))
-
-
-def scan_chunked(engine: Engine, display: str, fs_path: str, chunk_size: int = CHUNK_SIZE,
-                 properties: tuple[tuple[str, str], ...] = (), start: int = 0,
-                 stop: int = -1, *, strict: Optional[bool] = None,
-                 failures: Optional[list[str]] = None) -> tuple[list[Finding], int]:
-    """Findings of the file at ``fs_path`` (reported as ``display``) and the
-    number of bytes scanned.
-
-    With a byte range (``start`` a line start, ``stop`` -1 for the end of the
-    file), only findings that start inside it are returned: the range is read
-    ``overlap`` bytes past ``stop`` so that a secret across the boundary is
-    whole, and the next range leaves it to this one."""
-    findings: list[Finding] = []
-    overlap = overlap_for(chunk_size)
-    size = os.path.getsize(fs_path)
-    for doc, own_until in _chunks(display, fs_path, chunk_size, overlap, properties, start, stop):
-        for f in scan_document(doc, engine, strict):
-            if own_until is None or (f.start_line, f.start_column) < own_until:
-                findings.append(f)
-        if failures is not None:
-            failures.extend(m for m in doc.failures if m not in failures)  # once per file
-    return findings, max(0, min(size, stop if stop >= 0 else size) - start)
 
 
 def split_ranges(fs_path: str, size: int, parts: int) -> list[tuple[int, int]]:
@@ -84,7 +58,7 @@ def _newlines_before(fh, start: int) -> int:
     return count
 
 
-def _chunks(display: str, fs_path: str, chunk_size: int, overlap: int, properties: tuple[tuple[str, str], ...],
+def chunks(display: str, fs_path: str, chunk_size: int, overlap: int, properties: tuple[tuple[str, str], ...],
             start: int = 0, stop: int = -1) -> Iterator[tuple[Document, Optional[tuple[int, int]]]]:
     """``(document, (line, column) from which findings belong to the next
     chunk or range, or None for "all of them")``."""
