@@ -41,8 +41,11 @@ def test_fifo_and_device_are_skipped_with_a_reason(tmp_path):
     result = _scan(tmp_path)
     assert [os.path.basename(f.path) for f in result.findings] == ["k.txt"]
     assert [(os.path.basename(s.path), s.reason) for s in result.skipped] == [("pipe", "not a regular file")]
-    dev = scan(ScanOptions(paths=("/dev/null",), use_cache=False))
-    assert [(s.path, s.reason) for s in dev.skipped] == [("/dev/null", "not a regular file")]
+    # named on the command line, a device is an error, not a skipped entry (issue 19)
+    from keyscan.errors import UsageError
+
+    with pytest.raises(UsageError, match="^cannot scan /dev/null: not a regular file"):
+        scan(ScanOptions(paths=("/dev/null",), use_cache=False))
 
 
 def test_unreadable_file_is_skipped_and_the_scan_completes(tmp_path, monkeypatch):
