@@ -45,7 +45,12 @@ _PLACEHOLDER_WORDS = re.compile(
     r"abc123|123abc|xyz123|123xyz|qwerty|asdfgh|deadbeef|cafebabe|feedface|baadf00d|decafbad|c0ffee|"
     r"d00dfeed|facefeed|defaced|abadcafe|"
     # base32 of "Hello", the TOTP secret of Google Authenticator's Key URI documentation
-    r"jbswy3dp)"
+    r"jbswy3dp|"
+    # bracketed names in documentation (`redis://[[username]:[password]]@host`)
+    r"\[[A-Za-z _-]{2,40}\]|"
+    # example values of the OAuth RFCs (6749 access/refresh tokens and client credentials, 6750, 5849)
+    r"2yotnfzfejr1zcsicmwpaa|tgzv3jokf0xg5qx2tlkwia|czzcagrsa3f0mzpnwdfmqmf0m2jw|s6bhdrkqt3|gx1fbat3bv|"
+    r"mf_9\.b5f-4\.1jqm|hh5s93j4hdidpola|nnch734d00sl2jdk|kllo9940pd9333jh|dkhjsbskhjdbsfhq)"
 )
 # A run of 5 consecutive letters or digits (`klmno`, `34567`, `VWXYZ`) in a value of up to
 # 64 characters, of 8 in longer ones: in a random base62 token about 7e-8 per position, in
