@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+from dataclasses import replace
 from typing import Optional
 
 from .decoders import decoders_for
@@ -11,6 +13,7 @@ from .documents import Document
 from .documents.chunked import CHUNK_SIZE, chunks, overlap_for
 from .findings import Candidate, build_finding, resolve_overlaps
 from .models import Finding
+from .redact import is_password_class, redact
 
 
 def strict_mode() -> bool:
@@ -69,7 +72,7 @@ def scan_document(doc: Document, engine: Engine, strict: Optional[bool] = None) 
     if not cands:
         return []
     carrier = next((c for c in (getattr(d, "carrier", "") for d in decoders) if c), "")
-    return [build_finding(doc, c, carrier) for c in resolve_overlaps(_dedupe(cands))]
+    return _scrub_locations(doc, [build_finding(doc, c, carrier) for c in resolve_overlaps(_dedupe(cands))], cands)
 
 
 def _failed(doc: Document, name: str, exc: BaseException, failed: set[str]) -> None:
@@ -77,6 +80,45 @@ def _failed(doc: Document, name: str, exc: BaseException, failed: set[str]) -> N
     # Only the exception type: its text could quote the file's content.
     doc.failures.append(f"decoder {name} failed on this file ({type(exc).__name__}); "
                         "findings of the raw text and other decoders kept")
+
+
+def _scrub_locations(doc: Document, findings: list[Finding], cands: list[Candidate]) -> list[Finding]:
+    """Locations and source properties built from redacted text.
+
+    A secret can itself be part of a location: a JSON object key (token
+    caches, header maps, MCP ``env`` keys) appears in the JSON path of what is
+    nested under it.  Every secret any candidate of this document matched
+    (including ones later dropped as overlaps, or filtered by severity or
+    suppressions) is replaced by its redaction wherever a location or property
+    holds it.  A chunk of a large file that starts in the middle of a line
+    has no reliable structure on that line (the JSON tokenizer may start
+    inside a string and take values for keys): findings there get no location.
+    """
+    first_line = doc.position(0)[0] if doc.col_offset else 0
+    if not any(f.location or f.properties for f in findings):
+        return findings
+    shown: dict[str, str] = {}
+    for c in cands:
+        secret = c.match.secret
+        if secret and secret not in shown:
+            shown[secret] = redact(secret, prefix=not is_password_class(c.match.rule.id, c.match.rule.tags))
+    pattern = re.compile("|".join(re.escape(s) for s in sorted(shown, key=len, reverse=True))) if shown else None
+
+    def scrub(text: str) -> str:
+        return pattern.sub(lambda m: shown[m.group(0)], text) if pattern is not None else text
+
+    out = []
+    for f in findings:
+        loc = f.location
+        if loc and first_line and f.start_line == first_line:
+            loc = None
+        if loc:
+            loc = scrub(loc)
+        props = tuple((k, scrub(v) if isinstance(v, str) else v) for k, v in f.properties)
+        if loc != f.location or props != f.properties:
+            f = replace(f, location=loc, properties=props)
+        out.append(f)
+    return out
 
 
 def _dedupe(cands: list[Candidate]) -> list[Candidate]:

@@ -26,7 +26,23 @@ GOLDEN = HERE / "golden"
 FIXTURE = GOLDEN / "fixture"
 GOLDEN_RULES = GOLDEN / "rules"
 REPO = HERE.parent
-VALIDATOR = REPO.parent / "shared" / "sarif" / "validate-sarif"
+
+
+def _find_validator() -> Path:
+    """``shared/sarif/validate-sarif`` beside the checkout or beside any of its
+    parents (CI clones next to shared/, helpers' worktrees sit deeper), or
+    ``$KEYSCAN_SARIF_VALIDATOR``."""
+    env = os.environ.get("KEYSCAN_SARIF_VALIDATOR")
+    if env:
+        return Path(env)
+    for parent in REPO.parents:
+        candidate = parent / "shared" / "sarif" / "validate-sarif"
+        if candidate.exists():
+            return candidate
+    return REPO.parent / "shared" / "sarif" / "validate-sarif"
+
+
+VALIDATOR = _find_validator()
 UPDATE = os.environ.get("KEYSCAN_UPDATE_GOLDEN") == "1"
 PLANTED = ("AKIAQ3EGVZ7NRTXK4L2P", "ghp_Zq8LmN2vXc4Rt6Yb1Hs9Kd3Fg7Jp5Wa0Ue2T",
            "sk_live_51Hq8ZkQ2vLmX9cR4tYb7NwPd", "sk_live_51Jt3WmR8pZxK2vN6cYq4LbHs")

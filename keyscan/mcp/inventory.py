@@ -398,8 +398,15 @@ def parse_config(path: str, data: bytes, client: Client, scope: str,
         cf.error = f"cannot parse: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
         return cf
     secrets = [f.secret for f in findings]
+    shown = {f.secret: f.redacted for f in findings if f.secret}
+
+    def scrub(text: str) -> str:  # as finding locations are (keyscan/pipeline.py)
+        for s in sorted(shown, key=len, reverse=True):
+            text = text.replace(s, shown[s])
+        return text
+
     for base, name, entry in iter_server_entries(parsed, client):
-        prefix = _location_prefix(base, name)
+        prefix = scrub(_location_prefix(base, name))
         mine = [f for f in findings if _in_server(f.location, prefix)]
         e = entry if isinstance(entry, dict) else {}
         transport = transport_of(e, client)
@@ -414,7 +421,7 @@ def parse_config(path: str, data: bytes, client: Client, scope: str,
         if base and base[0] == "projects":
             srv_scope = f"local ({base[1]})"
         cf.servers.append(Server(
-            client=client.id, file=path, name=name, transport=transport,
+            client=client.id, file=path, name=scrub(name), transport=transport,
             target=mask(target, secrets), auth=auth, auth_methods=methods, location=prefix,
             scope=srv_scope, disabled=_disabled(e), findings=mine, notes=notes))
     return cf

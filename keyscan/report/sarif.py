@@ -132,6 +132,13 @@ class _Secrets:
         return text
 
 
+def _rule_name(rule_id: str) -> str:
+    """A PascalCase name that differs from the id (SARIF: ``name`` must not
+    repeat ``id``; ``jwt`` would give ``Jwt``)."""
+    name = pascal(rule_id)
+    return name if name.lower() != rule_id.lower() else name + "Secret"
+
+
 def _rule_entry(rule_id: str, f: Finding, rule) -> dict:
     from ..nhi import order, risk
     from ..remediation import explain_markdown, explain_text, help_uri, remediation_for
@@ -164,7 +171,7 @@ def _rule_entry(rule_id: str, f: Finding, rule) -> dict:
     }
     return {
         "id": rule_id,
-        "name": pascal(rule_id),
+        "name": _rule_name(rule_id),
         "shortDescription": {"text": sentence(f"{name} leaked")},
         "fullDescription": {"text": sentence(description)},
         "helpUri": help_uri(rule),
@@ -174,7 +181,34 @@ def _rule_entry(rule_id: str, f: Finding, rule) -> dict:
     }
 
 
+_CREDENTIAL_RUN = re.compile(r"[^\s\"'`,;:=(){}\[\]<>|]{6,}")
+
+
+def _credential_like(run: str) -> bool:
+    """Could this run of a line be a secret no rule reported here (baselined,
+    allowlisted, disabled, below --min-severity, cut by a chunk boundary)?"""
+    if "…" in run:
+        return False
+    has_digit = any(c.isdigit() for c in run)
+    has_alpha = any(c.isalpha() for c in run)
+    mixed_case = any(c.isupper() for c in run) and any(c.islower() for c in run)
+    one_case_name = not mixed_case and all(c.isalpha() or c in "_-." for c in run)  # GITHUB_TOKEN, api-key
+    return (has_digit and has_alpha) or (len(run) >= 12 and mixed_case) or (len(run) >= 20 and not one_case_name)
+
+
+def mask_context(text: str) -> str:
+    """Every credential-like run replaced by ``…``: a context snippet shows the
+    shape of the line (names, operators, quotes), never a value."""
+    return _CREDENTIAL_RUN.sub(lambda m: "…" if _credential_like(m.group(0)) else m.group(0), text)
+
+
 def _region(f: Finding, ctx: ReportContext, secrets: _Secrets) -> tuple[dict, Optional[dict]]:
+    """The finding's region and a context region on the same line, in raw
+    (on-disk) coordinates: the context always contains the region, or is
+    absent (multi-line findings, or a line that does not hold the finding
+    where its columns say, e.g. inside a chunk of a huge line).  Without
+    ``--show-secrets`` the context snippet is the line with this and every
+    other known finding redacted and every other credential-like value masked."""
     region = {
         "startLine": f.start_line,
         "startColumn": f.start_column,
@@ -182,32 +216,22 @@ def _region(f: Finding, ctx: ReportContext, secrets: _Secrets) -> tuple[dict, Op
         "endColumn": max(f.end_column, f.start_column + 1) if f.end_line == f.start_line else f.end_column,
         "snippet": {"text": shown_secret(f, ctx)},
     }
-    line = f.line_text
-    if not line:
+    line = f.line_text.rstrip("\r\n")
+    start, end = f.start_column - 1, region["endColumn"] - 1
+    if not line or f.end_line != f.start_line or end > len(line) or not f.secret or line[start:end] != f.secret:
         return region, None
-    start = f.start_column - 1
-    if f.end_line == f.start_line:
-        end = min(len(line), f.end_column - 1)
-    else:
-        end = len(line)
-    if not ctx.show_secrets:
-        # The part of the secret on this line, then any other known secret.
-        # Other findings on the line are masked by position (escaped or encoded
-        # forms included), then by value.
-        left = secrets.scrub(f.path, secrets.mask(f.path, f.start_line, line[:start]))
-        right = secrets.scrub(f.path, secrets.mask(f.path, f.start_line, line[end:], end))
-        shown = f.redacted
-        line = left + shown + right
-        start, end = len(left), len(left) + len(shown)
-    lo = max(0, start - (CONTEXT_MAX - (end - start)) // 2)
+    lo = max(0, start - max(0, CONTEXT_MAX - (end - start)) // 2)
     hi = min(len(line), max(end, lo + CONTEXT_MAX))
-    text = line[lo:hi]
+    if ctx.show_secrets:
+        text = line[lo:hi]
+    else:
+        left = mask_context(secrets.scrub(f.path, secrets.mask(f.path, f.start_line, line[lo:start], lo)))
+        right = mask_context(secrets.scrub(f.path, secrets.mask(f.path, f.start_line, line[end:hi], end)))
+        text = left + f.redacted + right
     if not text.strip():
         return region, None
     context = {"startLine": f.start_line, "startColumn": lo + 1, "endLine": f.start_line,
                "endColumn": hi + 1, "snippet": {"text": text}}
-    if lo == 0 and hi == len(line):
-        context = {"startLine": f.start_line, "snippet": {"text": text}}
     return region, context
 
 

@@ -309,3 +309,120 @@ def test_progress_line_is_redacted(tmp_path, capfd, monkeypatch):
     code, out, err = _run(capfd, monkeypatch, "scan", str(src), "-f", "json", tty=True)
     assert code == 1
     assert KEY not in out + err and KEY[4:16] not in out + err
+
+
+# -- a key in every position a decoder can report -----------------------------
+
+KEY2 = "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"
+
+
+def _pieces(*keys: str) -> set[str]:
+    return {k[4:][i:i + WINDOW] for k in keys for i in range(len(k) - 4 - WINDOW + 1)}
+
+
+def _carriers() -> dict[str, str]:
+    """Files where a key is a JSON object key, an array element, a nested
+    JSON string, an MCP env key or server name, a notebook output key, a JSONL
+    trace key, a header map key; each with a second key nested under the first,
+    so the first is part of the second's location."""
+    nested = json.dumps({"inner": {KEY: {"refresh": KEY2}}})
+    return {
+        "token-cache.json": json.dumps({"cache": {KEY: {"refresh_token": KEY2, "expires": 1}}}, indent=2),
+        "headers.json": json.dumps({"headers": {KEY: "x", "Authorization": f"token {KEY2}"},
+                                    "by_key": {KEY: [KEY2]}}),
+        "arrays.json": json.dumps({"list": [KEY, [KEY2, {KEY: KEY2}]]}),
+        "nested.json": json.dumps({"nested": nested, "twice": json.dumps({"n": nested})}),
+        ".mcp.json": json.dumps({"mcpServers": {
+            "srv": {"command": "npx", "env": {KEY: KEY2, "GITHUB_TOKEN": KEY}},
+            KEY: {"command": "node", "env": {"T": KEY2}},
+        }}, indent=2),
+        "trace.jsonl": "\n".join(json.dumps({"messages": [{"role": "tool", "content": {KEY: KEY2}}]})
+                                 for _ in range(2)) + "\n",
+        "nb.ipynb": json.dumps({"cells": [{"cell_type": "code", "source": ["x = 1\n"], "metadata": {},
+                                           "outputs": [{"output_type": "execute_result", "metadata": {},
+                                                        "data": {"application/json": {KEY: KEY2}},
+                                                        "execution_count": 1}],
+                                           "execution_count": 1}],
+                                "metadata": {}, "nbformat": 4, "nbformat_minor": 5}),
+        "config.yaml": f"tokens:\n  {KEY}:\n    refresh: {KEY2}\n",
+    }
+
+
+def _render_all(result, root) -> dict[str, str]:
+    from keyscan.report import render
+    from keyscan.report.interface import ReportContext
+
+    return {fmt: render(fmt, result, ReportContext(root=str(root))) for fmt in FORMATS}
+
+
+def test_a_key_in_every_position_stays_redacted(tmp_path, capfd, monkeypatch):
+    for name, text in _carriers().items():
+        (tmp_path / name).write_text(text)
+    pieces = _pieces(KEY, KEY2)
+    for fmt in FORMATS:
+        code, out, err = _run(capfd, monkeypatch, "scan", str(tmp_path), "-f", fmt)
+        assert code == 1, err
+        leaked = sorted(p for p in pieces if p in out + err)
+        assert not leaked, f"-f {fmt} shows a key: {leaked[:2]}"
+    code, out, err = _run(capfd, monkeypatch, "scan", str(tmp_path), "-f", "json")
+    findings = json.loads(out)["findings"]
+    located = {(os.path.basename(f["path"]), f["location"]) for f in findings}
+    # The keys were found in every carrier, and a location still names the
+    # structure around a redacted key.
+    assert {p for p, _ in located} >= set(_carriers()) - {"config.yaml"}, located
+    assert ("token-cache.json", "cache.ghp_…(40).refresh_token") in located
+    assert (".mcp.json", "mcpServers.srv.env.ghp_…(40)") in located
+    for cmd in (["report", str(tmp_path)], ["mcp", str(tmp_path), "--no-home", "--exit-zero"],
+                ["mcp", str(tmp_path), "--no-home", "--exit-zero", "--format", "json"]):
+        code, out, err = _run(capfd, monkeypatch, *cmd)
+        leaked = sorted(p for p in pieces if p in out + err)
+        assert not leaked, f"{cmd[0]} shows a key: {leaked[:2]}"
+
+
+def _boundary_file(path: Path, chunk: int, overlap: int) -> None:
+    """One long JSON line whose chunk boundaries fall inside strings, with
+    keys as object keys and values all along it."""
+    entry = json.dumps({"note": "lorem ipsum " * 80, "auth": {KEY: {"v": KEY2}}, "v": KEY})
+    n = (chunk * 2) // (len(entry) + 2) + 2
+    body = "[" + ", ".join([entry] * n) + "]"
+    # Shift the content so the second chunk starts in the middle of a "note" string.
+    start = chunk - overlap
+    inside = body.index('"note": "', start - len(entry)) + 500
+    pad = (inside - start) % (len(entry) + 2)
+    path.write_text(" " * (len(entry) + 2 - pad) + body)
+
+
+@pytest.mark.slow
+def test_chunk_boundary_inside_a_json_string_leaks_nothing(tmp_path):
+    """A JSON file over the chunk size (8 MB), one line: the second chunk starts
+    inside a string, so its tokenizer would take values for keys."""
+    from keyscan import ScanOptions, scan
+    from keyscan.chunked import CHUNK_SIZE, overlap_for
+
+    src = tmp_path / "src"
+    src.mkdir()
+    _boundary_file(src / "big.json", CHUNK_SIZE, overlap_for(CHUNK_SIZE))
+    assert (src / "big.json").stat().st_size > CHUNK_SIZE
+    result = scan(ScanOptions(paths=(str(src),), max_file_size=0, jobs=1))
+    assert {f.rule_id for f in result.findings} == {"github-pat-classic"}
+    assert len(result.findings) > 100
+    pieces = _pieces(KEY, KEY2)
+    for fmt, out in _render_all(result, src).items():
+        leaked = sorted(p for p in pieces if p in out)
+        assert not leaked, f"-f {fmt} shows a key: {leaked[:2]}"
+
+
+@pytest.mark.parametrize("chunk", [2048, 3001, 4099])
+def test_small_chunks_inside_json_strings_leak_nothing(tmp_path, chunk):
+    from keyscan import ScanOptions, scan
+    from keyscan.chunked import overlap_for
+
+    src = tmp_path / "src"
+    src.mkdir()
+    _boundary_file(src / "big.json", chunk, overlap_for(chunk))
+    result = scan(ScanOptions(paths=(str(src),), chunk_size=chunk, max_file_size=0, jobs=1, use_cache=False))
+    assert len(result.findings) > 10
+    pieces = _pieces(KEY, KEY2)
+    for fmt, out in _render_all(result, src).items():
+        leaked = sorted(p for p in pieces if p in out)
+        assert not leaked, f"-f {fmt} shows a key: {leaked[:2]}"
