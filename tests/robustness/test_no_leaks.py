@@ -379,7 +379,7 @@ def test_a_key_in_every_position_stays_redacted(tmp_path, capfd, monkeypatch):
         assert not leaked, f"{cmd[0]} shows a key: {leaked[:2]}"
 
 
-def _boundary_file(path: Path, chunk: int, overlap: int) -> None:
+def _boundary_file(path, chunk: int, overlap: int) -> None:
     """One long JSON line whose chunk boundaries fall inside strings, with
     keys as object keys and values all along it."""
     entry = json.dumps({"note": "lorem ipsum " * 80, "auth": {KEY: {"v": KEY2}}, "v": KEY})
