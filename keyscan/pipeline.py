@@ -95,7 +95,7 @@ def _scrub_locations(doc: Document, findings: list[Finding], cands: list[Candida
     inside a string and take values for keys): findings there get no location.
     """
     first_line = doc.position(0)[0] if doc.col_offset else 0
-    if not any(f.location or f.properties for f in findings):
+    if not any(f.location for f in findings):
         return findings
     shown: dict[str, str] = {}
     for c in cands:
@@ -114,9 +114,8 @@ def _scrub_locations(doc: Document, findings: list[Finding], cands: list[Candida
             loc = None
         if loc:
             loc = scrub(loc)
-        props = tuple((k, scrub(v) if isinstance(v, str) else v) for k, v in f.properties)
-        if loc != f.location or props != f.properties:
-            f = replace(f, location=loc, properties=props)
+        if loc != f.location:
+            f = replace(f, location=loc)
         out.append(f)
     return out
 

@@ -397,7 +397,7 @@ def test_chunk_boundary_inside_a_json_string_leaks_nothing(tmp_path):
     """A JSON file over the chunk size (8 MB), one line: the second chunk starts
     inside a string, so its tokenizer would take values for keys."""
     from keyscan import ScanOptions, scan
-    from keyscan.chunked import CHUNK_SIZE, overlap_for
+    from keyscan.documents.chunked import CHUNK_SIZE, overlap_for
 
     src = tmp_path / "src"
     src.mkdir()
@@ -415,7 +415,7 @@ def test_chunk_boundary_inside_a_json_string_leaks_nothing(tmp_path):
 @pytest.mark.parametrize("chunk", [2048, 3001, 4099])
 def test_small_chunks_inside_json_strings_leak_nothing(tmp_path, chunk):
     from keyscan import ScanOptions, scan
-    from keyscan.chunked import overlap_for
+    from keyscan.documents.chunked import overlap_for
 
     src = tmp_path / "src"
     src.mkdir()
