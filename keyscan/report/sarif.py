@@ -209,7 +209,7 @@ def _region(f: Finding, ctx: ReportContext, secrets: _Secrets) -> tuple[dict, Op
     where its columns say, e.g. inside a chunk of a huge line).  Without
     ``--show-secrets`` the context snippet is the line with this and every
     other known finding redacted and every other credential-like value masked."""
-    region = {
+    region: dict[str, Any] = {
         "startLine": f.start_line,
         "startColumn": f.start_column,
         "endLine": f.end_line,
