@@ -212,6 +212,8 @@ def test_stdin_and_error_messages_are_redacted(needles, capfd, monkeypatch, tmp_
 
 # -- an exception inside the pipeline ---------------------------------------
 
+FAILED = "decoder json failed on this file ({}); findings of the raw text and other decoders kept"
+
 _CRASH = """
 import sys
 from keyscan.decoders.json_decoder import JSON_DECODER
@@ -233,15 +235,18 @@ def test_an_exception_holding_file_content_is_not_printed(tmp_path, jobs, fmt):
     proc = subprocess.run([sys.executable, "-c", _CRASH, "scan", str(tmp_path), "-f", fmt, "-j", jobs,
                            "-o", str(tmp_path / "out.txt")],
                           capture_output=True, text=True, cwd=ROOT, timeout=300,
-                          env={k: v for k, v in os.environ.items() if k != "KEYSCAN_DEBUG"})
-    # A file whose pipeline fails is skipped with the exception type only; the scan completes.
-    assert proc.returncode == 0, proc.stderr
+                          env={k: v for k, v in os.environ.items() if k not in ("KEYSCAN_DEBUG", "KEYSCAN_STRICT")})
+    # The default error policy: a failing decoder is reported per file with the exception type
+    # only; the raw scan's findings are kept (exit 1) and the scan completes.
+    assert proc.returncode == 1, proc.stderr
     report = (tmp_path / "out.txt").read_text()
     everything = proc.stdout + proc.stderr + report
     assert KEY not in everything and KEY[4:16] not in everything
     assert "3 skipped" in proc.stderr
     if fmt == "json":
-        assert {s["reason"] for s in json.loads(report)["skipped"]} == {"internal error (RuntimeError)"}
+        data = json.loads(report)
+        assert {s["reason"] for s in data["skipped"]} == {FAILED.format("RuntimeError")}
+        assert sorted(f["path"] for f in data["findings"]) == sorted(str(tmp_path / f"c{i}.json") for i in range(3))
     assert not [p for p in os.listdir(tmp_path) if p.startswith(".keyscan-")]
 
 
@@ -253,12 +258,13 @@ def test_an_exception_in_process_is_not_printed(tmp_path, capfd, monkeypatch):
 
     monkeypatch.setattr(json_decoder.JSON_DECODER, "fragments", boom)
     monkeypatch.delenv("KEYSCAN_DEBUG", raising=False)
+    monkeypatch.delenv("KEYSCAN_STRICT", raising=False)
     (tmp_path / "c.json").write_text(json.dumps({"token": KEY}))
     code = cli.main(["scan", str(tmp_path), "-f", "json"])
     out, err = capfd.readouterr()
-    assert code == 0
+    assert code == 1  # the raw scan's finding is kept
     assert KEY not in out + err and KEY[4:16] not in out + err
-    assert [s["reason"] for s in json.loads(out)["skipped"]] == ["internal error (ValueError)"]
+    assert [s["reason"] for s in json.loads(out)["skipped"]] == [FAILED.format("ValueError")]
 
 
 # -- --output files ------------------------------------------------------------
