@@ -292,7 +292,7 @@ def test_output_is_atomic_and_owner_only(tmp_path, capfd, monkeypatch):
     monkeypatch.setattr(os, "replace", fail_replace)
     code, out, err = _run(capfd, monkeypatch, "scan", str(tmp_path / "src"), "-f", "json", "-o", str(report))
     monkeypatch.undo()
-    assert code == 2 and "No space left on device" in err and KEY not in out + err
+    assert code == 3 and "No space left on device" in err and KEY not in out + err  # runtime error (README table)
     assert report.read_text() == "previous complete report\n"
     assert sorted(os.listdir(tmp_path)) == ["report.json", "src"]
 
