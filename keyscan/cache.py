@@ -32,12 +32,12 @@ import hashlib
 import json
 import os
 import stat
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 from ._version import __version__
 from .models import Confidence, Severity
+from .output import write_atomic
 
 if TYPE_CHECKING:
     from .detect.engine import Engine
@@ -166,17 +166,7 @@ def store(key: str, engine: "Engine") -> None:
     doc["key"] = key
     data = json.dumps(doc, separators=(",", ":")).encode("utf-8")
     try:
-        fd, tmp = tempfile.mkstemp(dir=d, prefix=".engine-")  # 0600
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, _entry(d, key))
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        write_atomic(str(_entry(d, key)), data, 0o600, prefix=".engine-")
     except OSError:
         pass
 

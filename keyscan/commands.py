@@ -108,6 +108,22 @@ _no_entropy_option = click.option("--no-entropy", is_flag=True, help="Turn off g
 _engine_option = click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True,
                               help="Prefilter engine.")
 _no_progress_option = click.option("--no-progress", is_flag=True, help="No progress bar.")
+_follow_symlinks_option = click.option("--follow-symlinks", is_flag=True, help="Follow symbolic links.")
+_no_ignored_option = click.option(
+    "--no-ignored", is_flag=True, help="Skip every git-ignored file (default: also scan the git-ignored "
+    "files that carry secrets: .env, keys, credential files, agent settings and transcripts, logs; "
+    "their findings are marked not committed).")
+_all_files_option = click.option(
+    "--all-files", is_flag=True, help="Scan every file, git-ignored or not, dependency and build trees "
+    "included (only .git/ and .keyscanignore/exclude patterns are left out).")
+_decode_depth_option = click.option(
+    "--decode-depth", type=click.IntRange(min=0), default=3, show_default=True,
+    help="Encoding layers (base64, hex, URL-encoding) decoded inside one another; 0: none.")
+_config_option = click.option(
+    "--config", help="Configuration file (default: .keyscan.toml or [tool.keyscan] in pyproject.toml "
+    "in the first path).")
+_jobs_option = click.option("--jobs", "-j", type=click.IntRange(min=0), default=0,
+                            help="Worker processes (0: one per core for large scans).")
 
 
 def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -159,18 +175,14 @@ def build_cli() -> click.Group:
 @click.option("--max-file-size", help="Skip (and report) files larger than this (e.g. 10MB, 512k). By default there "
               "is no limit: files above 8MB are scanned in overlapping chunks, in bounded memory. "
               "[default: 0, no limit]")
-@click.option("--follow-symlinks", is_flag=True, help="Follow symbolic links.")
-@click.option("--no-ignored", is_flag=True, help="Skip every git-ignored file (default: also scan the git-ignored "
-              "files that carry secrets: .env, keys, credential files, agent settings and transcripts, logs; "
-              "their findings are marked not committed).")
-@click.option("--all-files", is_flag=True, help="Scan every file, git-ignored or not, dependency and build trees "
-              "included (only .git/ and .keyscanignore/exclude patterns are left out).")
+@_follow_symlinks_option
+@_no_ignored_option
+@_all_files_option
 @click.option("--ai-home", is_flag=True, help="Scan where AI tools keep secrets on this machine (Claude Code, "
               "Codex, Cursor, Windsurf, VS Code Copilot chat, Gemini CLI, Continue, aider, MCP client configs) "
               "instead of PATHS, and report per tool; findings in transcripts and chat stores are marked "
               "sent to a model provider.")
-@click.option("--decode-depth", type=click.IntRange(min=0), default=3, show_default=True,
-              help="Encoding layers (base64, hex, URL-encoding) decoded inside one another; 0: none.")
+@_decode_depth_option
 @click.option("--history", is_flag=True, help="Also scan every commit reachable from all refs.")
 @click.option("--since", help="With --history: only commits after this date.")
 @click.option("--branch", help="With --history: only this branch or ref.")
@@ -178,10 +190,8 @@ def build_cli() -> click.Group:
 @click.option("--staged", is_flag=True, help="Scan only what the next commit adds (for hooks).")
 @click.option("--diff", metavar="REF", help="Scan only lines added since REF (for pull requests).")
 @click.option("--baseline", help="Report only findings not in this baseline.")
-@click.option("--config", help="Configuration file (default: .keyscan.toml or [tool.keyscan] in pyproject.toml "
-              "in the first path).")
-@click.option("--jobs", "-j", type=click.IntRange(min=0), default=0,
-              help="Worker processes (0: one per core for large scans).")
+@_config_option
+@_jobs_option
 @_engine_option
 @_no_progress_option
 @click.option("--quiet", "-q", is_flag=True, help="Print only the report (no summary, no progress).")
@@ -524,8 +534,7 @@ def explain_cmd(rule_id: str, rules: tuple[str, ...]) -> None:
 @_disable_rule_option
 @_no_entropy_option
 @click.option("--min-severity", help=f"Report only findings at or above: {SEVERITIES}. [default: info]")
-@click.option("--config", help="Configuration file (default: .keyscan.toml or [tool.keyscan] in pyproject.toml "
-              "in the first path).")
+@_config_option
 @_no_progress_option
 @guarded
 def report_cmd(paths: tuple[str, ...], output: Optional[str], title: str, top: int, rules: tuple[str, ...],
@@ -627,16 +636,13 @@ def _render_rich(draw: Callable[[Any], object]) -> str:
 @_disable_rule_option
 @_no_entropy_option
 @click.option("--max-file-size", help="Skip (and list) files larger than this (e.g. 10MB). [default: 0, no limit]")
-@click.option("--follow-symlinks", is_flag=True, help="Follow symbolic links.")
-@click.option("--no-ignored", is_flag=True, help="Skip every git-ignored file (as scan).")
-@click.option("--all-files", is_flag=True, help="Every file, git-ignored or not (as scan).")
-@click.option("--decode-depth", type=click.IntRange(min=0), default=3, show_default=True,
-              help="Encoding layers decoded inside one another (as scan).")
+@_follow_symlinks_option
+@_no_ignored_option
+@_all_files_option
+@_decode_depth_option
 @click.option("--baseline", help="Leave the findings of this baseline as they are.")
-@click.option("--config", help="Configuration file (default: .keyscan.toml or [tool.keyscan] in pyproject.toml "
-              "in the first path).")
-@click.option("--jobs", "-j", type=click.IntRange(min=0), default=0,
-              help="Worker processes (0: one per core for large scans).")
+@_config_option
+@_jobs_option
 @_engine_option
 @_no_progress_option
 @click.option("--quiet", "-q", is_flag=True, help="Print only the diff (no summary).")

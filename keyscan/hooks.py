@@ -378,22 +378,11 @@ def install(agent: str, scope: str = "project", project_dir: str = ".") -> tuple
     except ValueError as exc:
         raise UsageError(f"{path}: {exc}") from None
     if added:
-        import tempfile
+        from .output import write_atomic
 
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".keyscan-", dir=os.path.dirname(os.path.abspath(path)))
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(settings, fh, indent=2, ensure_ascii=False)
-                fh.write("\n")
-                os.fchmod(fh.fileno(), mode)
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        text = json.dumps(settings, indent=2, ensure_ascii=False) + "\n"
+        write_atomic(path, text.encode("utf-8"), mode)
     return path, added
 
 

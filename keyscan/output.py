@@ -12,12 +12,30 @@ def write_private(path: str, text: str) -> None:
     The report appears complete or not at all (an interrupted scan never
     leaves a partial file that looks finished).
     """
+    write_atomic(path, text.encode("utf-8"), 0o600)
+
+
+def write_atomic(path: str, data: bytes, mode: int = 0o600, *, owner: "tuple[int, int] | None" = None,
+                 fsync: bool = False, prefix: str = ".keyscan-") -> None:
+    """Replace ``path`` with ``data`` atomically: a temporary file in the same
+    directory (created 0600, then set to ``mode`` and, when allowed, ``owner``)
+    renamed over it; on any failure the temporary file is removed and ``path``
+    is left as it was."""
     directory = os.path.dirname(os.path.abspath(path)) or "."
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".keyscan-", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=prefix, suffix=".tmp")
     try:
-        os.fchmod(fd, 0o600) if hasattr(os, "fchmod") else None
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            if owner is not None and hasattr(os, "fchown"):
+                try:
+                    os.fchown(fh.fileno(), *owner)  # keep the owner when allowed (root rewriting a tree)
+                except OSError:
+                    pass
+            if hasattr(os, "fchmod"):
+                os.fchmod(fh.fileno(), mode)
+            if fsync:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -44,7 +44,6 @@ import json
 import os
 import re
 import stat
-import tempfile
 import time
 from dataclasses import dataclass, replace
 from typing import Iterable, Optional, Sequence
@@ -53,6 +52,7 @@ from urllib.parse import quote
 from .documents.document import sniff_binary
 from .errors import UsageError
 from .models import Finding, ScanOptions, ScanResult
+from .output import write_atomic
 from .redact import redact as _short
 
 MARKER_RE = re.compile(r"(?:«|\[)REDACTED:[A-Za-z0-9._-]{1,80}:fp:[0-9a-f]{8}(?:»|\])")
@@ -801,32 +801,9 @@ def write_changes(changes: Iterable[FileChange], *, backup_dir: Optional[str]) -
             dest = os.path.join(backup_dir, rel)
             _private_dir(backup_dir)
             _private_dir(os.path.dirname(dest))
-            _atomic_write(dest, ch.original, 0o600)
-        _atomic_write(ch.path, ch.redacted, stat.S_IMODE(st.st_mode), owner=(st.st_uid, st.st_gid))
+            write_atomic(dest, ch.original, 0o600, fsync=True)
+        write_atomic(ch.path, ch.redacted, stat.S_IMODE(st.st_mode), owner=(st.st_uid, st.st_gid), fsync=True)
     return stale
-
-
-def _atomic_write(path: str, data: bytes, mode: int, owner: Optional[tuple[int, int]] = None) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".keyscan-", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            if owner is not None and hasattr(os, "fchown"):
-                try:
-                    os.fchown(fh.fileno(), *owner)  # keep the owner when allowed (root redacting a tree)
-                except OSError:
-                    pass
-            os.fchmod(fh.fileno(), mode)
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 __all__ = ["FileChange", "MARKER_RE", "NotRedacted", "RedactResult", "Redaction", "Redactor", "default_backup_dir",
