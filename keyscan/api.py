@@ -25,7 +25,7 @@ from .ruleset.loader import rule_files
 from .sources import SourceItem, walk
 from .sources.containers import container_kind
 from .suppress import apply_suppressions
-from .workers import init_worker, make_pool, running, worker_context
+from .pipeline.workers import init_worker, make_pool, running, worker_context
 
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024
 PARALLEL_MIN_FILES = 64
@@ -379,7 +379,7 @@ def scan(options: ScanOptions) -> ScanResult:
     errors: list[str] = []
     try:
         if options.staged or options.diff_ref:
-            from . import history
+            from .sources import history
 
             for path in options.paths:
                 if options.staged:
@@ -391,7 +391,7 @@ def scan(options: ScanOptions) -> ScanResult:
         else:
             started = []
             if options.history:  # history workers first: they overlap the working-tree scan
-                from . import history
+                from .sources import history
 
                 started = [history.HistoryScan(engine, p, options) for p in options.paths if p != "-"]
             try:

@@ -232,7 +232,7 @@ class ScanOptions:
     progress: Optional[Callable[[int, int], None]] = field(default=None, compare=False, repr=False)
     """Called with ``(files_done, files_total)`` as the scan advances."""
     use_cache: bool = True
-    # -- git modes (keyscan/history.py) -------------------------------------
+    # -- git modes (keyscan/sources/history.py) ----------------------------------
     history: bool = False
     """Also scan every commit reachable from all refs (or ``branch``)."""
     since: Optional[str] = None

@@ -193,7 +193,7 @@ def test_a_killed_worker_fails_the_scan_with_exit_3(tmp_path):
 
 
 def test_a_killed_history_worker_fails_the_scan(repo, monkeypatch):
-    from keyscan import history
+    from keyscan.sources import history
     from keyscan.errors import ScanError
 
     for i in range(4):

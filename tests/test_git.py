@@ -139,7 +139,7 @@ def test_history_branch_and_max_commits(repo):
 
 
 def test_history_parallel_equals_serial(repo, monkeypatch):
-    from keyscan import history
+    from keyscan.sources import history
 
     for i in range(30):
         (repo / f"f{i}.txt").write_text(f"v{i}\n" + ("T=" + TOKEN + "\n" if i % 7 == 0 else ""))

@@ -7,15 +7,15 @@ import os
 from dataclasses import dataclass, field, replace
 from typing import Callable, Optional, Sequence
 
-from .detect.engine import Engine
-from .documents import Document
-from .documents.document import sniff_binary
-from .models import Finding, ScanOptions, SkippedFile
-from .pipeline import scan_document
-from .sources import git
-from .sources.filesystem import _display
-from .sources.pathfilter import PathFilter
-from .workers import init_worker, make_pool, running, worker_context
+from ..detect.engine import Engine
+from ..documents import Document
+from ..documents.document import sniff_binary
+from ..models import Finding, ScanOptions, SkippedFile
+from ..pipeline import scan_document
+from . import git
+from .filesystem import _display
+from .pathfilter import PathFilter
+from ..pipeline.workers import init_worker, make_pool, running, worker_context
 
 HISTORY_PARALLEL_MIN_COMMITS = 200
 

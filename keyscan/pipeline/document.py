@@ -7,13 +7,13 @@ import re
 from dataclasses import replace
 from typing import Optional
 
-from .decoders import decoders_for
-from .detect.engine import Engine
-from .documents import Document
-from .documents.chunked import CHUNK_SIZE, chunks, overlap_for
-from .findings import Candidate, build_finding, resolve_overlaps
-from .models import Finding
-from .redact import is_password_class, redact
+from ..decoders import decoders_for
+from ..detect.engine import Engine
+from ..documents import Document
+from ..documents.chunked import CHUNK_SIZE, chunks, overlap_for
+from ..findings import Candidate, build_finding, resolve_overlaps
+from ..models import Finding
+from ..redact import is_password_class, redact
 
 
 def strict_mode() -> bool:

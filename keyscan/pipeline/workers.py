@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
-from .errors import ScanError
+from ..errors import ScanError
 
 TEST_HOOK_ENV = "KEYSCAN_TEST_WORKER"
 """Test hook: ``kill`` makes a worker kill itself (SIGKILL) when it receives a
