@@ -9,7 +9,7 @@ from typing import Optional
 
 from ..decoders import decoders_for
 from ..detect.engine import Engine
-from ..documents import Document
+from ..documents import Document, read_document
 from ..documents.chunked import CHUNK_SIZE, chunks, overlap_for
 from ..findings import Candidate, build_finding, resolve_overlaps
 from ..models import Finding
@@ -73,6 +73,20 @@ def scan_document(doc: Document, engine: Engine, strict: Optional[bool] = None) 
         return []
     carrier = next((c for c in (getattr(d, "carrier", "") for d in decoders) if c), "")
     return _scrub_locations(doc, [build_finding(doc, c, carrier) for c in resolve_overlaps(_dedupe(cands))], cands)
+
+
+def scan_bytes(engine: Engine, path: str, raw: bytes,
+               properties: tuple[tuple[str, str], ...] = (), *, strict: Optional[bool] = None,
+               failures: Optional[list[str]] = None) -> list[Finding]:
+    """Scan in-memory content as if it were the file ``path``.  What went
+    wrong (a decoder that failed, a rule that timed out) is added to
+    ``failures`` when given; ``strict`` re-raises a decoder's exception
+    (see :func:`scan_document`)."""
+    doc = read_document(path, raw, properties)
+    found = scan_document(doc, engine, strict)
+    if failures is not None:
+        failures.extend(doc.failures)
+    return found
 
 
 def _failed(doc: Document, name: str, exc: BaseException, failed: set[str]) -> None:

@@ -165,7 +165,7 @@ def test_an_internal_error_in_one_file_skips_that_file_only(tmp_path, monkeypatc
             raise ValueError("content: " + doc.text)
         return real(doc, engine, strict)
 
-    monkeypatch.setattr("keyscan.api.scan_document", boom)
+    monkeypatch.setattr("keyscan.pipeline.document.scan_document", boom)
     result = _scan(tmp_path, jobs=1)
     assert [os.path.basename(f.path) for f in result.findings] == ["good.env"]
     assert [(os.path.basename(s.path), s.reason) for s in result.skipped] == [
