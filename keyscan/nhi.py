@@ -62,7 +62,7 @@ def _load_yaml(name: str):
 
     from . import safeyaml
 
-    text = resources.files("keyscan").joinpath("data", name).read_text(encoding="utf-8")
+    text = resources.files("keyscan").joinpath("data").joinpath(name).read_text(encoding="utf-8")
     return safeyaml.load(text)
 
 

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import binascii
 import re
+import sys
 from typing import Iterable, Optional
 
 import regex
@@ -288,6 +289,18 @@ def _span(parent: Optional[Fragment], s: int, e: int) -> tuple[int, int]:
     return parent.to_doc(s), parent.to_doc_end(e)
 
 
+if sys.version_info >= (3, 11):
+    def _b64decode(s: str) -> bytes:
+        return binascii.a2b_base64(s, strict_mode=True)
+else:  # Python 3.10: no strict_mode (it raised TypeError there, lost as a decoder failure)
+    _STRICT_B64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+
+    def _b64decode(s: str) -> bytes:
+        if not _STRICT_B64.fullmatch(s):
+            raise binascii.Error("not strict base64")
+        return binascii.a2b_base64(s)
+
+
 def _b64_text(blob: str, text: str, start: int) -> Optional[str]:
     """The decoded text of a plausible base64 blob, or None."""
     if blob.startswith(_IMAGE_PREFIXES):
@@ -303,7 +316,7 @@ def _b64_text(blob: str, text: str, start: int) -> Optional[str]:
     if len(blob) != len(body) and len(blob) % 4:
         return None  # padding that does not complete a quantum
     try:
-        raw = binascii.a2b_base64(body + "=" * ((4 - rem) % 4), strict_mode=True)
+        raw = _b64decode(body + "=" * ((4 - rem) % 4))
     except (binascii.Error, ValueError):
         return None
     decoded = _plausible(raw)

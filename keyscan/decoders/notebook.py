@@ -232,6 +232,7 @@ class _Builder:
             self.length += len(value)
             self.has_content = True
             return
+        assert isinstance(s, JsonString)  # a _Value only on the text-only fast path
         if strip_ansi and "\x1b" in value:
             stripped, steps = _strip_ansi(value)
             if not stripped:

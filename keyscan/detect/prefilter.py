@@ -224,10 +224,10 @@ class HyperscanPrefilter:
                     found.append(to)
             elif in_db[i]:
                 ends.append((i, to))
-            elif anchors[i] is None:
-                append((i, to))
-            elif anchors[i].match(data, to):
-                append((i, to))
+            else:
+                anchor = anchors[i]
+                if anchor is None or anchor.match(data, to):
+                    append((i, to))
 
         self._db.scan(data, match_event_handler=on_match, scratch=self._scratch())
         if ends:

@@ -24,7 +24,7 @@ import tarfile
 import zipfile
 import zlib
 from dataclasses import dataclass
-from typing import BinaryIO, Iterator, Optional, Union
+from typing import IO, BinaryIO, Iterator, Literal, Optional, Union, cast
 
 from ..models import SkippedFile
 from .interface import SourceItem
@@ -103,7 +103,7 @@ def _open(fs_path: Optional[str], data: Optional[bytes]) -> BinaryIO:
     return open(fs_path or "", "rb")
 
 
-def _read(fh: BinaryIO, cap: int, budget: list[int], name: str, compressed: Optional[int],
+def _read(fh: IO[bytes], cap: int, budget: list[int], name: str, compressed: Optional[int],
           limits: ArchiveLimits) -> bytes:
     """At most ``cap`` bytes of a member stream; a bomb raises :class:`_Refused`."""
     out = bytearray()
@@ -164,7 +164,8 @@ def _tar(path: str, fh: BinaryIO, mode: str, props: tuple[tuple[str, str], ...],
          budget: list[int], compressed: Optional[int] = None) -> Iterator[Union[SourceItem, SkippedFile]]:
     count = 0
     # Stream mode ("r|"): members are read in order, nothing is seeked or extracted.
-    with tarfile.open(fileobj=fh, mode=mode.replace(":", "|")) as tf:
+    stream = cast("Literal['r|*', 'r|', 'r|gz', 'r|bz2', 'r|xz']", mode.replace(":", "|"))
+    with tarfile.open(fileobj=fh, mode=stream) as tf:
         for info in tf:
             if not info.isfile():
                 continue  # links, devices, directories: nothing to read, never followed

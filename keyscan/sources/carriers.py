@@ -76,7 +76,8 @@ VENV_MARKER = "pyvenv.cfg"
 def compile_patterns(patterns: tuple[str, ...]) -> "tuple[re.Pattern[str], re.Pattern[str]]":
     """One regex for file patterns (matched on the path's end) and one for
     directory patterns (matched on any directory component run)."""
-    files, dirs = [], []
+    files: list[str] = []
+    dirs: list[str] = []
     for p in patterns:
         p = p.lower()
         is_dir = p.endswith("/")

@@ -173,10 +173,12 @@ def _stream_once(root: str, commits: Sequence[str], pathspec: Sequence[str], see
     _grow_pipe(proc.stdout.fileno())
     import threading
 
+    stdin = proc.stdin
+
     def feed() -> None:
         try:
-            proc.stdin.write(("\n".join(commits) + "\n").encode())
-            proc.stdin.close()
+            stdin.write(("\n".join(commits) + "\n").encode())
+            stdin.close()
         except (BrokenPipeError, OSError):
             pass
 

@@ -161,7 +161,7 @@ class HistoryScan:
             pool, self._pool = self._pool, None
             found = GitScan()
             with running(pool):
-                for i, res in enumerate(pool.results(self._pending), 1):
+                for i, res in enumerate(pool.results(self._pending or ()), 1):
                     found.add(res)
                     if self._progress:
                         self._progress(i, len(self._parts))

@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from dataclasses import dataclass
-from typing import Iterator, Optional, Union
+from typing import Generator, Iterator, Optional, Union
 from urllib.parse import quote
 
 from ..models import SkippedFile
@@ -156,7 +156,7 @@ def cells(path: str, fs_path: Optional[str] = None, data: Optional[bytes] = None
 
 
 def _table(conn: sqlite3.Connection, path: str, table: str, properties: tuple[tuple[str, str], ...],
-           limits: SqliteLimits, budget: int) -> Iterator[Union[SourceItem, SkippedFile]]:
+           limits: SqliteLimits, budget: int) -> Generator[Union[SourceItem, SkippedFile], None, int]:
     """Yield one table's cells; return the bytes read."""
     q = _quote_ident(table)
     try:
