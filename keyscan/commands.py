@@ -122,6 +122,9 @@ _decode_depth_option = click.option(
 _config_option = click.option(
     "--config", help="Configuration file (default: .keyscan.toml or [tool.keyscan] in pyproject.toml "
     "in the first path).")
+_no_config_option = click.option(
+    "--no-config", is_flag=True, help="Ignore every configuration file in the tree (.keyscan.toml, "
+    "[tool.keyscan], .keyscanignore): defaults and flags only (an explicit --config still applies).")
 _jobs_option = click.option("--jobs", "-j", type=click.IntRange(min=0), default=0,
                             help="Worker processes (0: one per core for large scans).")
 
@@ -191,17 +194,19 @@ def build_cli() -> click.Group:
 @click.option("--diff", metavar="REF", help="Scan only lines added since REF (for pull requests).")
 @click.option("--baseline", help="Report only findings not in this baseline.")
 @_config_option
+@_no_config_option
 @_jobs_option
 @_engine_option
 @_no_progress_option
-@click.option("--quiet", "-q", is_flag=True, help="Print only the report (no summary, no progress).")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the report, the configuration files loaded and "
+              "errors (no summary, no progress).")
 @guarded
 def scan_cmd(paths: tuple[str, ...], fmt: str, output: Optional[str], show_secrets: bool,
              min_severity: Optional[str], fail_on: Optional[str], exit_zero: bool, rules: tuple[str, ...],
              disable_rule: tuple[str, ...], no_entropy: bool, max_file_size: Optional[str], follow_symlinks: bool,
              no_ignored: bool, all_files: bool, ai_home: bool, decode_depth: int, history: bool, since: Optional[str], branch: Optional[str], max_commits: int, staged: bool,
-             diff: Optional[str], baseline: Optional[str], config: Optional[str], jobs: int, engine: str,
-             no_progress: bool, quiet: bool) -> None:
+             diff: Optional[str], baseline: Optional[str], config: Optional[str], no_config: bool, jobs: int,
+             engine: str, no_progress: bool, quiet: bool) -> None:
     from .config import resolve_settings
 
     if no_ignored and all_files:
@@ -214,15 +219,30 @@ def scan_cmd(paths: tuple[str, ...], fmt: str, output: Optional[str], show_secre
         git_ignored="none" if no_ignored else "all" if all_files else "carriers", decode_depth=decode_depth,
         ai_home=ai_home,
         follow_symlinks=follow_symlinks, jobs=jobs, engine=engine, history=history, since=since, branch=branch,
-        max_commits=max_commits, staged=staged, diff_ref=diff, read_stdin=True)
+        max_commits=max_commits, staged=staged, diff_ref=diff, read_stdin=True, no_config=no_config)
+    _say_loaded(settings)
     result = _run_scan(settings.options, progress=not (no_progress or quiet))
+    if settings.config_changes:
+        from dataclasses import replace
+
+        result = replace(result, config_changes=settings.config_changes)
     _emit(result, fmt, output, show_secrets, quiet)
+    for path in result.config_changes:  # said even with --quiet: the gate fails for it
+        sys.stderr.write(f"keyscan: configuration changed by the reviewed change: {path} (not applied; "
+                         f"configuration read from {settings.trusted}); failing the scan\n")
     if ai_home and not quiet:
         sys.stderr.write(_ai_home_report(result, settings.options.home))
     for err in result.errors:  # findings may be missing: said even with --quiet, and exit 3
         sys.stderr.write(f"keyscan: error: {err}\n")
     failing = [f for f in result.findings if f.severity.rank >= settings.fail_on.rank]
-    _exit(3 if result.errors else 1 if failing and not exit_zero else 0)
+    _exit(3 if result.errors else 1 if (failing or result.config_changes) and not exit_zero else 0)
+
+
+def _say_loaded(settings: Any) -> None:
+    """``keyscan: config .keyscan.toml (from merge base a1b2c3d4)``: every
+    configuration file a run reads, on stderr, even with --quiet."""
+    for note in settings.loaded:
+        sys.stderr.write(f"keyscan: {note}\n")
 
 
 def _ai_home_report(result: ScanResult, home: Optional[str]) -> str:

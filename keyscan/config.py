@@ -10,10 +10,13 @@ import os
 import re
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from .errors import UsageError
 from .models import ScanOptions, Severity
+
+if TYPE_CHECKING:
+    from .trust import TrustedSide
 
 KEYS = {"rules", "disable-rules", "exclude", "allowlist", "entropy", "entropy-threshold", "fail-on",
         "min-severity", "max-file-size", "baseline"}
@@ -87,7 +90,8 @@ def find_config(start: str) -> Optional[str]:
     return None
 
 
-def load_config(path: str) -> Config:
+def toml_loads(data: bytes) -> dict:
+    """Parse TOML (ValueError when it does not parse)."""
     # Imported here: most scans have no configuration file (tomllib costs ~15 ms).
     if sys.version_info >= (3, 11):
         import tomllib
@@ -95,24 +99,57 @@ def load_config(path: str) -> Config:
         import tomli as tomllib
 
     try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{path}: invalid TOML: {exc}") from None
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8 ({exc.reason})") from None
     except RecursionError:  # arrays or tables nested thousands deep
-        raise UsageError(f"{path}: invalid TOML: nested too deeply") from None
+        raise ValueError("nested too deeply") from None
+
+
+def load_config(path: str, data: Optional[bytes] = None, *, name: Optional[str] = None,
+                base: Optional[str] = None, contained: bool = False) -> Config:
+    """The configuration in ``path`` (or in ``data``, the file's content read
+    elsewhere: a git revision).  ``name`` is how errors call the file;
+    ``base`` the directory its ``rules`` and ``baseline`` paths are relative
+    to (default: the file's).  ``contained``: those paths must stay inside
+    ``base`` (a configuration found in the scanned tree; exit 2 otherwise)."""
+    name = name or path
+    if data is None:
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError as exc:
+            raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        doc: Any = toml_loads(data)
+    except ValueError as exc:
+        raise UsageError(f"{name}: invalid TOML: {exc}") from None
     prefix = ""
     if os.path.basename(path) == "pyproject.toml":
-        data = data.get("tool", {}).get("keyscan", {})
+        doc = doc.get("tool", {}).get("keyscan", {})
         prefix = "tool.keyscan."
-    if not isinstance(data, dict):
-        raise UsageError(f"{path}: {prefix or 'top level'} must be a table")
-    unknown = sorted(set(data) - KEYS)
+    if not isinstance(doc, dict):
+        raise UsageError(f"{name}: {prefix or 'top level'} must be a table")
+    unknown = sorted(set(doc) - KEYS)
     if unknown:
-        raise UsageError(f"{path}: unknown key '{prefix}{unknown[0]}' (known: {', '.join(sorted(KEYS))})")
-    base = os.path.dirname(os.path.abspath(path))
+        raise UsageError(f"{name}: unknown key '{prefix}{unknown[0]}' (known: {', '.join(sorted(KEYS))})")
+    if base is None:
+        base = os.path.dirname(os.path.abspath(path))
+    path = name
+
+    def inside(key: str, value: str) -> str:
+        if not contained:
+            return os.path.join(base, value)
+        from .trust import safe_relative
+
+        rel = safe_relative(value, path, prefix + key)
+        full = os.path.join(base, rel) if rel else base
+        if os.path.isabs(base):  # on disk: a symbolic link may not lead out either
+            real, root = os.path.realpath(full), os.path.realpath(base)
+            if real != root and not real.startswith(root.rstrip(os.sep) + os.sep):
+                raise UsageError(f"{path}: '{prefix}{key}' path {value!r} leaves the scanned tree (through a "
+                                 "symbolic link)")
+        return full
 
     def strs(key: str, value: Any) -> tuple[str, ...]:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -127,9 +164,9 @@ def load_config(path: str) -> Config:
         return value
 
     kw: dict[str, Any] = {"path": path}
-    for key, value in data.items():
+    for key, value in doc.items():
         if key == "rules":
-            kw["rules"] = tuple(os.path.join(base, p) for p in strs(key, value))
+            kw["rules"] = tuple(inside(key, p) for p in strs(key, value))
         elif key == "disable-rules":
             kw["disable_rules"] = strs(key, value)
         elif key == "exclude":
@@ -166,19 +203,96 @@ def load_config(path: str) -> Config:
             except ValueError as exc:
                 raise UsageError(f"{path}: '{prefix}{key}': {exc}") from None
         elif key == "baseline":
-            kw["baseline"] = os.path.join(base, string(key, value))
+            kw["baseline"] = inside(key, string(key, value))
     return Config(**kw)
 
 
 def project_config(explicit: Optional[str], first_path: str) -> Config:
     """The configuration a command runs with: ``explicit`` (``--config``), else
     the file :func:`find_config` finds next to the first scanned path, else none."""
+    return _project(explicit, first_path, no_config=False, side=None, workdir=None)[0]
+
+
+def _project(explicit: Optional[str], first_path: str, *, no_config: bool, side: "Optional[TrustedSide]",
+             workdir: Optional[str]) -> tuple[Config, list[str]]:
+    """The configuration and what was loaded, as ``keyscan: ...`` notes.
+
+    An explicit ``--config`` is read from disk as given (the command line is
+    trusted, and its paths may lead anywhere).  Otherwise the configuration of
+    the scanned directory: none with ``no_config``; from the trusted commit
+    ``side`` in ``--diff``/``--staged`` (its rule and baseline files copied
+    into ``workdir``); else from disk.  A configuration found in the tree
+    cannot name paths outside it."""
     if explicit:
         if not os.path.isfile(explicit):
             raise UsageError(f"--config: file not found: {explicit}")
-        return load_config(explicit)
-    found = find_config(first_path if first_path != "-" else ".")
-    return load_config(found) if found else Config()
+        cfg = load_config(explicit)
+        return cfg, [f"config {explicit} (--config)"] + _named(cfg, "")
+    if no_config:
+        return Config(), []
+    start = first_path if first_path != "-" else "."
+    if side is None:
+        found = find_config(start)
+        if not found:
+            return Config(), []
+        base = os.path.dirname(os.path.abspath(found))
+        cfg = load_config(found, base=base, contained=True)
+        return cfg, [f"config {found}"] + _named(cfg, "")
+    from .trust import prefix_of
+
+    prefix = prefix_of(side, start)
+    for fname in (".keyscan.toml", "pyproject.toml"):
+        rel = prefix + fname
+        data = side.read(rel)
+        if data is None or fname == "pyproject.toml" and not _TOOL_TABLE.search(data):
+            continue
+        where = f" (from {side.label})"
+        cfg = load_config(rel, data, name=rel + where, base=prefix, contained=True)
+        notes = [f"config {rel}{where}"] + _named(cfg, where)
+        return _materialize(cfg, side, workdir or ""), notes
+    return Config(), []
+
+
+_TOOL_TABLE = re.compile(rb"^\s*\[tool\.keyscan[\].]", re.M)
+
+
+def _named(cfg: Config, where: str) -> list[str]:
+    return [f"rules {r}{where}" for r in cfg.rules] + ([f"baseline {cfg.baseline}{where}"] if cfg.baseline else [])
+
+
+def _materialize(cfg: Config, side: "TrustedSide", workdir: str) -> Config:
+    """``cfg`` (read from the trusted commit) with its rule and baseline files
+    copied from that commit into ``workdir``, where the scan reads them."""
+    from dataclasses import replace
+
+    def copy(rel: str, data: bytes) -> None:
+        dest = os.path.join(workdir, *rel.split("/"))
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        with open(dest, "wb") as fh:
+            fh.write(data)
+
+    rules = []
+    for rel in cfg.rules:
+        rel = rel.strip("/")
+        rows = side.entries(rel)
+        if not rows:
+            raise UsageError(f"{cfg.path}: rules path {rel!r} not found in {side.label}")
+        exact = [r for r in rows if r[1] == rel]
+        files = exact or [r for r in rows if r[1].endswith((".yml", ".yaml"))]
+        os.makedirs(os.path.join(workdir, *rel.split("/")) if not exact else workdir, exist_ok=True)
+        for _mode, name in files:
+            data = side.read(name)  # refuses a symbolic link
+            if data is not None:
+                copy(name, data)
+        rules.append(os.path.join(workdir, *rel.split("/")) if rel else workdir)
+    baseline = None
+    if cfg.baseline:
+        data = side.read(cfg.baseline)
+        if data is None:
+            raise UsageError(f"{cfg.path}: baseline {cfg.baseline!r} not found in {side.label}")
+        copy(cfg.baseline, data)
+        baseline = os.path.join(workdir, *cfg.baseline.split("/"))
+    return replace(cfg, rules=tuple(rules), baseline=baseline)
 
 
 @dataclass(frozen=True)
@@ -190,13 +304,24 @@ class Settings:
     """``--fail-on``: findings below this severity do not fail the run."""
     config: Config
     """The configuration file's values (``config.path`` is None without a file)."""
+    loaded: tuple[str, ...] = ()
+    """The configuration files read, as said on stderr: ``config .keyscan.toml
+    (from merge base a1b2c3d4)``."""
+    config_changes: tuple[str, ...] = ()
+    """Configuration files the reviewed change (``--diff``/``--staged``)
+    touches: reported, never applied."""
+    trusted: str = ""
+    """``--diff``/``--staged``: the commit configuration is read from (``merge base a1b2c3d4``)."""
+    workdir: Any = field(default=None, compare=False, repr=False)
+    """Holds the trusted side's rule and baseline files while the scan runs."""
 
 
 def resolve_settings(paths: Sequence[str], *, config_file: Optional[str] = None, rules: Sequence[str] = (),
                      disable_rules: Sequence[str] = (), entropy: Optional[bool] = None,
                      min_severity: Optional[str] = None, fail_on: Optional[str] = None,
                      max_file_size: Optional[str] = None, baseline: Optional[str] = None,
-                     use_baseline: bool = True, read_stdin: bool = False, **scan: Any) -> Settings:
+                     use_baseline: bool = True, read_stdin: bool = False, no_config: bool = False,
+                     **scan: Any) -> Settings:
     """The one place where a configuration file and command-line values become
     :class:`ScanOptions` (every command that scans goes through here).
 
@@ -206,11 +331,38 @@ def resolve_settings(paths: Sequence[str], *, config_file: Optional[str] = None,
     ignores any baseline (``keyscan baseline create/update``); ``read_stdin``
     reads standard input when a path is ``-``, once the options are valid.  Other keywords
     are :class:`ScanOptions` fields passed through (``jobs``, ``history``...).
+
+    In ``--diff``/``--staged`` modes the configuration comes from the trusted
+    commit (see :mod:`keyscan.trust`); ``no_config`` ignores every
+    configuration file in the tree (``.keyscan.toml``, ``[tool.keyscan]``,
+    ``.keyscanignore``), an explicit ``config_file`` still applies.
     """
     from .output import parse_size
 
     paths = tuple(paths) or (".",)
-    cfg = project_config(config_file, paths[0])
+    side = workdir = None
+    if (scan.get("staged") or scan.get("diff_ref")) and paths[0] != "-":
+        import tempfile
+
+        from .trust import trusted_side
+
+        side = trusted_side(paths[0], staged=bool(scan.get("staged")), diff_ref=scan.get("diff_ref"))
+        workdir = tempfile.TemporaryDirectory(prefix="keyscan-trusted-")
+    cfg, loaded = _project(config_file, paths[0], no_config=no_config, side=side,
+                           workdir=workdir.name if workdir else None)
+    loaded += [f"rules {r} (--rules)" for r in rules]
+    if baseline or not use_baseline:  # the command line's baseline replaces the configuration's
+        loaded = [n for n in loaded if not n.startswith("baseline ")]
+    if baseline and use_baseline:
+        loaded.append(f"baseline {baseline} (--baseline)")
+    if not no_config:
+        loaded += _ignore_notes(paths[0], side)
+    changes: list[str] = []
+    if side is not None:
+        from .trust import watched_changes
+
+        changes = watched_changes(side, paths[0], no_config=no_config, explicit=(
+            [config_file] if config_file else []) + ([baseline] if baseline else []), explicit_dirs=rules)
     size = cfg.max_file_size or 0
     if max_file_size is not None:
         try:
@@ -235,9 +387,27 @@ def resolve_settings(paths: Sequence[str], *, config_file: Optional[str] = None,
         allow_values=cfg.allow_values,
         allow_regexes=cfg.allow_regexes,
         exclude=cfg.exclude,
+        keyscanignore=not no_config,
         **scan,
     )
-    return Settings(options=options, fail_on=fail_sev, config=cfg)
+    return Settings(options=options, fail_on=fail_sev, config=cfg, loaded=tuple(loaded),
+                    config_changes=tuple(changes), trusted=side.label if side else "", workdir=workdir)
+
+
+def _ignore_notes(first_path: str, side: "Optional[TrustedSide]") -> list[str]:
+    """The ``.keyscanignore`` files a scan of ``first_path`` applies: from the
+    trusted commit (all of them), or on disk the scanned directory's own
+    (deeper ones are applied as the walk reaches them)."""
+    if first_path == "-":
+        return []
+    if side is None:
+        own = os.path.join(first_path, ".keyscanignore")
+        return [f"ignore file {own}"] if os.path.isdir(first_path) and os.path.isfile(own) else []
+    from .trust import IGNORE_FILE, prefix_of
+
+    prefix = prefix_of(side, first_path)
+    return [f"ignore file {name} (from {side.label})" for mode, name in side.entries(prefix.rstrip("/"), True)
+            if name.rsplit("/", 1)[-1] == IGNORE_FILE]
 
 
 def _severity(value: Optional[str], option: str, configured: Optional[Severity]) -> Severity:

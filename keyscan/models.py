@@ -248,6 +248,9 @@ class ScanOptions:
     allow_regexes: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     """Extra gitignore-style patterns of paths not to scan."""
+    keyscanignore: bool = True
+    """Honour ``.keyscanignore`` files (``--no-config``: not).  In ``--diff`` and
+    ``--staged`` modes they are read from the trusted commit (:mod:`keyscan.trust`)."""
     ai_home: bool = False
     """Scan the places AI tools keep secrets on this machine instead of ``paths``
     (``keyscan/sources/aihome.py``)."""
@@ -280,6 +283,10 @@ class ScanResult:
     errors: tuple[str, ...] = ()
     """What could not be read although it should have been (a git object git
     could not read...): findings may be missing, the scan exits 3."""
+    config_changes: tuple[str, ...] = ()
+    """Configuration files (``.keyscan.toml``, ``.keyscanignore``, a baseline,
+    rule files...) that the reviewed change (``--diff``/``--staged``) touches:
+    not applied, reported, and the scan fails (exit 1) as for a finding."""
     catalogue: Optional[RuleCatalogue] = field(default=None, repr=False, compare=False)
     """The rules the engine ran with (built-in and ``--rules``, as loaded):
     reports take rule metadata from here.  None only for a hand-built result
@@ -289,4 +296,4 @@ class ScanResult:
     def exit_code(self) -> int:
         if self.errors:
             return 3
-        return 1 if self.findings else 0
+        return 1 if self.findings or self.config_changes else 0

@@ -196,13 +196,12 @@ def test_empty_repository_history_is_fine(repo):
 
 @pytest.mark.parametrize("how", ["keyscanignore", "exclude", "nested-keyscanignore", "ignored-dir"])
 def test_excluded_file_is_excluded_by_diff_staged_and_history(repo, how):
+    """(The ignore files are on the trusted side, committed before the change:
+    --staged and --diff read them from HEAD / the merge base, see
+    tests/test_trusted_config.py.)"""
     (repo / "README.md").write_text("# demo\n")
-    commit(repo, "init", "2024-01-01T10:00:00+00:00")
-    git(repo, "branch", "base")
     (repo / "sub").mkdir()
     (repo / "sub" / "vendor").mkdir()
-    (repo / "sub" / "vendor" / "keys.env").write_text("GITHUB_TOKEN=" + TOKEN + "\n")
-    (repo / "kept.env").write_text("GITHUB_TOKEN=" + TOKEN2 + "\n")
     exclude: tuple = ()
     if how == "keyscanignore":
         (repo / ".keyscanignore").write_text("sub/vendor/keys.env\n")
@@ -212,6 +211,10 @@ def test_excluded_file_is_excluded_by_diff_staged_and_history(repo, how):
         (repo / "sub" / ".keyscanignore").write_text("vendor/*.env\n")
     else:
         (repo / ".keyscanignore").write_text("vendor/\n")
+    commit(repo, "init", "2024-01-01T10:00:00+00:00")
+    git(repo, "branch", "base")
+    (repo / "sub" / "vendor" / "keys.env").write_text("GITHUB_TOKEN=" + TOKEN + "\n")
+    (repo / "kept.env").write_text("GITHUB_TOKEN=" + TOKEN2 + "\n")
     git(repo, "add", "-A")
 
     def paths(**kw):

@@ -22,6 +22,7 @@ from ..errors import UsageError
 from ..models import Finding, ScanOptions, SkippedFile
 from ..sources import SourceItem, walk
 from ..sources.containers import container_kind
+from ..sources.pathfilter import PathFilter
 from .document import scan_bytes, scan_chunked, strict_mode
 from .workers import init_worker, make_pool, running, worker_context
 
@@ -243,7 +244,8 @@ def _iter_items(options: ScanOptions, skipped: list[SkippedFile]) -> Iterator[So
             found: Iterable[SourceItem] = [SourceItem(path=options.stdin_name, size=len(data), data=data)]
         else:
             found = walk(p, max_file_size=options.max_file_size, follow_symlinks=options.follow_symlinks,
-                         on_skip=on_skip, exclude=options.exclude, ignored=options.git_ignored)
+                         on_skip=on_skip, exclude=options.exclude, ignored=options.git_ignored,
+                         path_filter=None if options.keyscanignore else PathFilter(p, options.exclude, ()))
         for it in found:
             if it.path not in seen:
                 seen.add(it.path)

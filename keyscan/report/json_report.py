@@ -66,6 +66,8 @@ class JsonReporter:
             doc["summary"]["commits_scanned"] = result.commits_scanned
         if result.errors:  # what could not be read: findings may be missing (exit 3)
             doc["summary"]["errors"] = list(result.errors)
+        if result.config_changes:  # configuration the reviewed change touches (exit 1)
+            doc["summary"]["config_changes"] = list(result.config_changes)
         return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 

@@ -315,10 +315,15 @@ def build_sarif(result: ScanResult, ctx: ReportContext) -> dict:
             "partialFingerprints": {FINGERPRINT_KEY: _partial_fingerprint(f, occurrence)},
             "properties": props,
         })
+    run: dict[str, Any] = {}
+    if result.config_changes:
+        run["invocations"] = [{"executionSuccessful": True, "toolConfigurationNotifications": [
+            _config_notification(path, ctx) for path in result.config_changes]}]
     return {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
         "runs": [{
+            **run,
             "tool": {"driver": {
                 "name": "keyscan",
                 "fullName": f"keyscan {__version__}",
@@ -337,6 +342,19 @@ def build_sarif(result: ScanResult, ctx: ReportContext) -> dict:
                 "rulesLoaded": result.rules_loaded,
             },
         }],
+    }
+
+
+def _config_notification(path: str, ctx: ReportContext) -> dict:
+    """A configuration file the reviewed change touches (``--diff``/``--staged``):
+    not applied, and the scan fails for it."""
+    return {
+        "descriptor": {"id": "keyscan/config-changed"},
+        "level": "error",
+        "message": {"text": f"The reviewed change modifies keyscan configuration ({path}). It was not applied "
+                            "(configuration is read from the trusted commit); a maintainer must review it."},
+        "locations": [{"physicalLocation": {"artifactLocation": {"uri": relative_uri(path, ctx.root),
+                                                                 "uriBaseId": SRCROOT}}}],
     }
 
 

@@ -14,7 +14,7 @@ from ..models import Finding, ScanOptions, SkippedFile
 from ..pipeline import scan_document
 from . import git
 from .filesystem import _display
-from .pathfilter import PathFilter
+from .pathfilter import KEYSCAN_IGNORE_FILES, PathFilter
 from ..pipeline.workers import init_worker, make_pool, running, worker_context
 
 HISTORY_PARALLEL_MIN_COMMITS = 200
@@ -24,14 +24,24 @@ class _Target:
     """Where a repository path is shown: relative to the scanned directory,
     and whether the scanned directory's path filter excludes it."""
 
-    def __init__(self, path: str, root: Optional[str] = None, exclude: Sequence[str] = ()):
+    def __init__(self, path: str, root: Optional[str] = None, exclude: Sequence[str] = (),
+                 keyscanignore: bool = True, trusted: Optional[str] = None):
+        """``trusted``: ``--diff``/``--staged``, whose ``.keyscanignore`` files are read
+        from the trusted commit (``"staged"`` or the diff's ref), see :mod:`keyscan.trust`."""
         self.root = root or git.repo_root(path)
         abs_path = os.path.abspath(path)
         rel = os.path.relpath(abs_path, self.root)
         self.prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
         self.display_root = path
         self.pathspec = [self.prefix] if self.prefix else []
-        self.filter = PathFilter(path, exclude) if os.path.isdir(path) else None
+        preloaded = None
+        if trusted is not None and keyscanignore:
+            from ..trust import trusted_side
+
+            side = trusted_side(path, staged=trusted == "staged", diff_ref=trusted)
+            preloaded = side.ignore_files(self.prefix)
+        self.filter = PathFilter(path, exclude, ignore_files=KEYSCAN_IGNORE_FILES if keyscanignore else (),
+                                 preloaded=preloaded) if os.path.isdir(path) else None
 
     def relative(self, repo_path: str) -> str:
         return repo_path[len(self.prefix):] if self.prefix and repo_path.startswith(self.prefix) else repo_path
@@ -94,8 +104,8 @@ def _scan_patch(engine: Engine, chunk: bytes, target: _Target, seen_blobs: set[s
 
 
 def _scan_commits(engine: Engine, root: str, display_root: str, commits: list[str],
-                  max_file_size: int, exclude: Sequence[str] = ()) -> GitScan:
-    target = _Target(display_root, root, exclude)
+                  max_file_size: int, exclude: Sequence[str] = (), keyscanignore: bool = True) -> GitScan:
+    target = _Target(display_root, root, exclude, keyscanignore)
     # git reads history fastest newest first (delta chains run from new to old
     # objects); the few commits whose patch has a keyword hit are kept and then
     # parsed oldest first, so the first time a blob is seen is the commit that
@@ -130,7 +140,7 @@ class HistoryScan:
     def __init__(self, engine: Engine, path: str, options: ScanOptions,
                  progress: Optional[Callable[[int, int], None]] = None):
         self._engine, self._path, self._options, self._progress = engine, path, options, progress
-        self._target = _Target(path, exclude=options.exclude)
+        self._target = _Target(path, exclude=options.exclude, keyscanignore=options.keyscanignore)
         self._commits = git.rev_list(self._target.root, branch=options.branch, since=options.since,
                                      max_commits=options.max_commits or None, pathspec=self._target.pathspec)
         self._pool = None
@@ -143,7 +153,7 @@ class HistoryScan:
             self._parts = git.split_contiguous(self._commits, jobs)
             self._pool = make_pool(jobs, init_worker, (engine,))
             self._pending = [self._pool.submit(_worker, (self._target.root, path, p, options.max_file_size,
-                                                         options.exclude))
+                                                         options.exclude, options.keyscanignore))
                              for p in self._parts]
 
     def result(self) -> GitScan:
@@ -156,7 +166,8 @@ class HistoryScan:
             return GitScan()
         if self._pool is None:
             found = _scan_commits(self._engine, self._target.root, self._path, self._commits,
-                                  self._options.max_file_size, self._options.exclude)
+                                  self._options.max_file_size, self._options.exclude,
+                                  self._options.keyscanignore)
         else:
             pool, self._pool = self._pool, None
             found = GitScan()
@@ -223,7 +234,7 @@ def merge_history(tree: list[Finding], history: list[Finding]) -> list[Finding]:
 
 def scan_staged(engine: Engine, path: str, options: ScanOptions) -> GitScan:
     """Findings in what the next commit adds (the index against HEAD)."""
-    target = _Target(path, exclude=options.exclude)
+    target = _Target(path, exclude=options.exclude, keyscanignore=options.keyscanignore, trusted="staged")
     out = GitScan()
     _scan_patch(engine, git.staged_patch(target.root), target, set(), out, header=False,
                 max_file_size=options.max_file_size)
@@ -232,7 +243,7 @@ def scan_staged(engine: Engine, path: str, options: ScanOptions) -> GitScan:
 
 def scan_diff(engine: Engine, path: str, ref: str, options: ScanOptions) -> GitScan:
     """Findings in lines added since ``ref`` (for pull requests)."""
-    target = _Target(path, exclude=options.exclude)
+    target = _Target(path, exclude=options.exclude, keyscanignore=options.keyscanignore, trusted=ref)
     out = GitScan()
     _scan_patch(engine, git.diff_patch(target.root, ref), target, set(), out, header=False,
                 max_file_size=options.max_file_size)

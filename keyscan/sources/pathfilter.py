@@ -77,11 +77,15 @@ class PathFilter:
     directories without a trailing slash)."""
 
     def __init__(self, root: str, exclude: Sequence[str] = (),
-                 ignore_files: Sequence[str] = KEYSCAN_IGNORE_FILES, git_info_exclude: bool = False):
+                 ignore_files: Sequence[str] = KEYSCAN_IGNORE_FILES, git_info_exclude: bool = False,
+                 preloaded: Optional[dict[str, list[str]]] = None):
+        """``preloaded``: the ignore files' lines by directory, read elsewhere
+        (a trusted git commit, see :mod:`keyscan.trust`): nothing is read from disk."""
         self.root = root
         self.exclude = tuple(exclude)
         self.ignore_files = tuple(ignore_files)
         self.git_info_exclude = git_info_exclude
+        self.preloaded = preloaded
         self._base: "list[pathspec.PathSpec]" = []
         self._setup()
 
@@ -101,7 +105,7 @@ class PathFilter:
     # Picklable for worker processes: the per-directory cache is rebuilt there.
     def __getstate__(self) -> dict:
         return {"root": self.root, "exclude": self.exclude, "ignore_files": self.ignore_files,
-                "git_info_exclude": self.git_info_exclude}
+                "git_info_exclude": self.git_info_exclude, "preloaded": self.preloaded}
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
@@ -115,6 +119,12 @@ class PathFilter:
             return
         self._loaded.add(rel_dir)
         specs = []
+        if self.preloaded is not None:
+            lines = self.preloaded.get(rel_dir) if self.ignore_files else None
+            spec = spec_from_lines(lines) if lines else None
+            if spec:
+                self._specs[rel_dir] = [spec]
+            return
         abs_dir = os.path.join(self.root, rel_dir) if rel_dir else self.root
         for fname in self.ignore_files:
             if names is not None and fname not in names:

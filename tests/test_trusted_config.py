@@ -1,0 +1,231 @@
+"""The repository under review cannot switch its own gate off (issue 17, item 1).
+
+Each attack of the issue's "Why" is built as a small git repository: ``main``
+holds a clean project, the ``pr`` branch adds a key plus one configuration
+change that would hide it.  A plain scan of the work tree shows the change is
+effective (the key is hidden, exit 0); ``keyscan . --diff main --format github
+--fail-on high`` -- the CI example -- still reports the key, reports the
+configuration change, and fails.
+"""
+
+import json
+import os
+import subprocess
+
+import pytest
+from click.testing import CliRunner
+
+from keyscan import baseline as bl
+from keyscan.commands import build_cli
+
+KEY = "ghu_SuyfzAyrf9yX5dVrcPX2fCJbXjask21lyUKQ"  # the rule's own example (high severity)
+RULE = "github-app-user-token"
+
+SHADOW_RULE = f"""\
+rules:
+  - id: repo-shadow
+    name: Harmless repository token
+    provider: Repo
+    pattern: '(?P<secret>ghu_[A-Za-z0-9]{{36}})'
+    keywords: [ghu_]
+    severity: info
+    priority: 1000
+    examples:
+      - text: 'X={KEY}'
+        secret: '{KEY}'
+"""
+
+
+def _baseline_text() -> str:
+    b = bl.new()
+    return bl.render(bl.Baseline({b.key(RULE, KEY): {"rule_id": RULE, "path": "app.env"}}, bl.VERSION, b.salt))
+
+
+# name -> (files the pull request adds besides app.env, the file holding the key)
+ATTACKS = {
+    "allowlist-regex": ({".keyscan.toml": '[allowlist]\nregexes = [".*"]\n'}, "app.env"),
+    "allowlist-value": ({".keyscan.toml": f'[allowlist]\nvalues = ["{KEY}"]\n'}, "app.env"),
+    "disable-rules": ({".keyscan.toml": f'disable-rules = ["{RULE}"]\n'}, "app.env"),
+    "min-severity": ({".keyscan.toml": 'min-severity = "critical"\n'}, "app.env"),
+    "max-file-size": ({".keyscan.toml": 'max-file-size = "1"\n'}, "app.env"),
+    "baseline": ({".keyscan.toml": 'baseline = "accepted.json"\n', "accepted.json": _baseline_text()},
+                 "app.env"),
+    "shadow-rule": ({".keyscan.toml": 'rules = ["ci-rules"]\n', "ci-rules/shadow.yml": SHADOW_RULE}, "app.env"),
+    "pyproject": ({"pyproject.toml": f'[project]\nname = "x"\n\n[tool.keyscan]\ndisable-rules = ["{RULE}"]\n'},
+                  "app.env"),
+    "keyscanignore": ({".keyscanignore": "app.env\n"}, "app.env"),
+    "nested-keyscanignore": ({"deploy/.keyscanignore": "*.env\n"}, "deploy/app.env"),
+}
+
+
+def git(repo, *args):
+    env = dict(os.environ, GIT_AUTHOR_NAME="Dev", GIT_AUTHOR_EMAIL="dev@example.org",
+               GIT_COMMITTER_NAME="Dev", GIT_COMMITTER_EMAIL="dev@example.org")
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True,
+                          env=env).stdout.strip()
+
+
+def write(repo, files):
+    for name, text in files.items():
+        path = repo / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+@pytest.fixture()
+def repo(tmp_path, monkeypatch):
+    r = tmp_path / "repo"
+    r.mkdir()
+    git(r, "init", "-q", "-b", "main")
+    write(r, {"README.md": "# demo\n", "deploy/README.md": "deploy notes\n"})
+    git(r, "add", "-A")
+    git(r, "commit", "-q", "-m", "init")
+    git(r, "checkout", "-q", "-b", "pr")
+    monkeypatch.chdir(r)
+    return r
+
+
+def keyscan(*args):
+    return CliRunner().invoke(build_cli(), ["scan", *args], catch_exceptions=False)
+
+
+def reported(out: str) -> list[str]:
+    """(rule, line) of the ``::error``/``::warning``/``::notice`` annotations of --format github."""
+    return [ln for ln in out.splitlines() if ln.startswith("::") and RULE in ln]
+
+
+@pytest.mark.parametrize("attack", sorted(ATTACKS))
+def test_a_pull_request_cannot_switch_its_own_gate_off(repo, attack):
+    files, key_file = ATTACKS[attack]
+    write(repo, {key_file: f"GITHUB_USER_TOKEN={KEY}\n", **files})
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "innocent change")
+
+    # The change works on a plain scan of the work tree: that is the attack.
+    plain = keyscan(".", "--format", "github", "--fail-on", "high")
+    assert plain.exit_code == 0, plain.output
+    assert reported(plain.stdout) == []
+
+    res = keyscan(".", "--diff", "main", "--format", "github", "--fail-on", "high")
+    assert res.exit_code == 1, res.output
+    lines = reported(res.stdout)  # (the allowlist-value attack holds the key itself: found there too)
+    assert [ln for ln in lines if f"file={key_file},line=1," in ln and ln.startswith("::error ")]
+    changed = sorted(p for p in files if p != "accepted.json" or attack == "baseline")
+    notices = [ln for ln in res.stderr.splitlines() if "configuration changed by the reviewed change" in ln]
+    assert [n.split(": ", 2)[2].split(" (")[0] for n in notices] == changed
+    assert all("configuration read from merge base" in n and "failing the scan" in n for n in notices)
+
+    # The same in every report: JSON summary.config_changes, SARIF notifications.
+    js = json.loads(keyscan(".", "--diff", "main", "-f", "json", "-q").stdout)
+    assert {f["rule_id"] for f in js["findings"]} == {RULE} and key_file in {f["path"] for f in js["findings"]}
+    assert js["summary"]["config_changes"] == changed
+    sarif = json.loads(keyscan(".", "--diff", "main", "-f", "sarif", "-q").stdout)
+    (run,) = sarif["runs"]
+    assert {r["ruleId"] for r in run["results"]} == {RULE}
+    notes = run["invocations"][0]["toolConfigurationNotifications"]
+    assert [n["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for n in notes] == changed
+    assert {n["level"] for n in notes} == {"error"}
+
+
+def test_uncommitted_and_staged_changes_are_untrusted_too(repo):
+    write(repo, {"app.env": f"GITHUB_USER_TOKEN={KEY}\n", ".keyscan.toml": f'disable-rules = ["{RULE}"]\n'})
+    git(repo, "add", "-N", ".")  # --diff sees tracked work-tree changes
+    res = keyscan(".", "--diff", "main", "-f", "json")
+    assert res.exit_code == 1
+    js = json.loads(res.stdout)
+    assert [f["rule_id"] for f in js["findings"]] == [RULE]
+    assert js["summary"]["config_changes"] == [".keyscan.toml"]
+    git(repo, "add", "-A")
+    res = keyscan(".", "--staged", "-f", "json", "--quiet")
+    assert res.exit_code == 1
+    js = json.loads(res.stdout)
+    assert [f["rule_id"] for f in js["findings"]] == [RULE]
+    assert js["summary"]["config_changes"] == [".keyscan.toml"]
+    assert "keyscan: configuration changed by the reviewed change: .keyscan.toml (not applied; configuration " \
+           "read from HEAD " in res.stderr
+
+
+def test_the_trusted_sides_configuration_applies_and_is_named(repo):
+    """What main has is configuration (committed by maintainers): applied, and said."""
+    write(repo, {".keyscan.toml": f'[allowlist]\nvalues = ["{KEY}"]\n', ".keyscanignore": "fixtures/\n"})
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "config on main")
+    git(repo, "branch", "-f", "main", "HEAD")
+    base = git(repo, "rev-parse", "HEAD")[:8]
+    write(repo, {"app.env": f"GITHUB_USER_TOKEN={KEY}\n",
+                 "fixtures/other.env": "GITHUB_TOKEN=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\n"})
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "pr")
+    res = keyscan(".", "--diff", "main", "--quiet", "-f", "json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["findings"] == []
+    assert res.stderr.splitlines() == [f"keyscan: config .keyscan.toml (from merge base {base})",
+                                       f"keyscan: ignore file .keyscanignore (from merge base {base})"]
+
+
+def test_the_trusted_side_removing_a_file_is_no_configuration(repo):
+    """The work tree has a config the trusted side does not: defaults apply."""
+    write(repo, {"app.env": f"GITHUB_USER_TOKEN={KEY}\n"})
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "pr")
+    res = keyscan(".", "--diff", "main", "-f", "json", "-q")
+    assert res.exit_code == 1 and res.stderr == ""
+    assert json.loads(res.stdout)["summary"].get("config_changes", []) == []
+
+
+def test_every_run_names_its_configuration(repo):
+    write(repo, {".keyscan.toml": 'min-severity = "low"\n', ".keyscanignore": "build/\n"})
+    res = keyscan(".", "--quiet")
+    assert res.exit_code == 0
+    assert res.stderr.splitlines() == ["keyscan: config ./.keyscan.toml", "keyscan: ignore file ./.keyscanignore"]
+    res = keyscan(".", "--quiet", "--no-config")
+    assert res.stderr == ""
+
+
+def test_no_config_ignores_the_trees_configuration_but_not_the_command_lines(repo, tmp_path):
+    write(repo, {"app.env": f"GITHUB_USER_TOKEN={KEY}\n", ".keyscan.toml": f'disable-rules = ["{RULE}"]\n',
+                 ".keyscanignore": "app.env\n"})
+    assert keyscan(".", "-q").exit_code == 0
+    res = keyscan(".", "-q", "--no-config", "-f", "json")
+    assert res.exit_code == 1
+    assert [f["rule_id"] for f in json.loads(res.stdout)["findings"]] == [RULE]
+    trusted = tmp_path / "ci.toml"
+    trusted.write_text(f'[allowlist]\nvalues = ["{KEY}"]\n')
+    res = keyscan(".", "-q", "--no-config", "--config", str(trusted))
+    assert res.exit_code == 0
+    assert res.stderr == f"keyscan: config {trusted} (--config)\n"
+
+
+@pytest.mark.parametrize("value", ["../outside", "/etc", "sub/../../outside", "link"])
+@pytest.mark.parametrize("key", ["rules", "baseline"])
+def test_configuration_paths_cannot_leave_the_tree(repo, tmp_path, key, value):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    os.symlink(outside, repo / "link")
+    text = f'rules = ["{value}"]\n' if key == "rules" else f'baseline = "{value}"\n'
+    write(repo, {".keyscan.toml": text})
+    res = keyscan(".", "-q")
+    assert res.exit_code == 2
+    (line,) = res.stderr.splitlines()
+    assert line.startswith(f"keyscan: error: ./.keyscan.toml: '{key}' path '{value}' leaves the scanned tree")
+
+
+def test_an_explicit_config_may_name_paths_anywhere(repo, tmp_path):
+    rules = tmp_path / "ci-rules"
+    rules.mkdir()
+    cfg = tmp_path / "ci" / "keyscan.toml"
+    cfg.parent.mkdir()
+    cfg.write_text('rules = ["../ci-rules"]\n')
+    res = keyscan(".", "-q", "--config", str(cfg))
+    assert res.exit_code == 0, res.output
+    assert res.stderr.splitlines() == [f"keyscan: config {cfg} (--config)", f"keyscan: rules {cfg.parent}/../ci-rules"]
+
+
+def test_a_symbolic_link_on_the_trusted_side_is_refused(repo, tmp_path):
+    os.symlink("/etc/passwd", repo / ".keyscan.toml")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "link")
+    git(repo, "branch", "-f", "main", "HEAD")
+    res = keyscan(".", "--diff", "main", "-q")
+    assert res.exit_code == 2
+    assert "a symbolic link in merge base" in res.stderr
