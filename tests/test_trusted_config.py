@@ -101,10 +101,13 @@ def test_a_pull_request_cannot_switch_its_own_gate_off(repo, attack):
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "innocent change")
 
-    # The change works on a plain scan of the work tree: that is the attack.
+    # The change works on a plain scan of the work tree: that is the attack
+    # (except the shadow rule, which a custom rule can no longer do anywhere:
+    # test_a_repository_rule_cannot_lower_a_builtin_rules_severity).
     plain = keyscan(".", "--format", "github", "--fail-on", "high")
-    assert plain.exit_code == 0, plain.output
-    assert reported(plain.stdout) == []
+    if attack != "shadow-rule":
+        assert plain.exit_code == 0, plain.output
+        assert reported(plain.stdout) == []
 
     res = keyscan(".", "--diff", "main", "--format", "github", "--fail-on", "high")
     assert res.exit_code == 1, res.output
@@ -229,3 +232,15 @@ def test_a_symbolic_link_on_the_trusted_side_is_refused(repo, tmp_path):
     res = keyscan(".", "--diff", "main", "-q")
     assert res.exit_code == 2
     assert "a symbolic link in merge base" in res.stderr
+
+
+def test_a_repository_rule_cannot_lower_a_builtin_rules_severity(repo):
+    """Even where the tree's configuration applies (a plain scan), a custom
+    rule matching the same text as a built-in one does not hide it."""
+    write(repo, {"app.env": f"GITHUB_USER_TOKEN={KEY}\n", ".keyscan.toml": 'rules = ["ci-rules"]\n',
+                 "ci-rules/shadow.yml": SHADOW_RULE})
+    res = keyscan(".", "-q", "-f", "json", "--fail-on", "high")
+    assert res.exit_code == 1
+    found = sorted((f["rule_id"], f["severity"], f["path"], f["start_line"]) for f in json.loads(res.stdout)["findings"]
+                   if f["path"] == "app.env")
+    assert found == [(RULE, "high", "app.env", 1), ("repo-shadow", "info", "app.env", 1)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 from typing import Optional
 
@@ -41,9 +42,24 @@ def resolve_overlaps(cands: list[Candidate]) -> list[Candidate]:
         return cands
     kept: list[Candidate] = []
     for cand in sorted(cands, key=Candidate.quality, reverse=True):
-        if all(cand.end <= k.start or cand.start >= k.end for k in kept):
+        clash = [k for k in kept if not (cand.end <= k.start or cand.start >= k.end)]
+        if not clash or _not_shadowed(cand, clash):
             kept.append(cand)
     return kept
+
+
+def _not_shadowed(cand: Candidate, clash: list[Candidate]) -> bool:
+    """A custom rule (configuration ``rules``, ``--rules``) cannot lower what a
+    built-in rule reports: a built-in finding that only lost to custom rules of
+    lower severity (a ``priority: 1000, severity: info`` shadow) is kept too."""
+    from ..ruleset.loader import builtin_rules_dir
+
+    rank = (cand.match.severity or cand.match.rule.severity).rank
+    if any((k.match.severity or k.match.rule.severity).rank >= rank for k in clash):
+        return False
+    builtin = str(builtin_rules_dir())
+    return os.path.dirname(cand.match.rule.source) == builtin and \
+        all(os.path.dirname(k.match.rule.source) != builtin for k in clash)
 
 
 def build_finding(doc: Document, cand: Candidate, carrier: str = "") -> Finding:
