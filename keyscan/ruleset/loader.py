@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Optional
 
 import regex
 
@@ -27,10 +27,10 @@ _NHI_IDS = {f"NHI{i}" for i in range(1, 11)}
 _ID_RE = regex.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
 
 
-def check_redos(pattern: str):
-    """The ReDoS check (imported here, when rules are loaded from YAML: a run
+def check_redos(pattern: str) -> Optional[str]:
+    """The regex policy (imported here, when rules are loaded from YAML: a run
     that takes the compiled rules from the cache never pays for it)."""
-    from .redos import check_pattern
+    from .policy import check_pattern
 
     return check_pattern(pattern)
 
