@@ -381,16 +381,18 @@ def _catalogue(rules: Sequence[str]) -> RuleCatalogue:
     return rule_catalogue(ScanOptions(extra_rule_dirs=configured.extra_rule_dirs))
 
 
-@rules_group.command("check", help="Compile every rule and run every example through the pipeline.")
+@rules_group.command("check", help="Compile every rule, check its regex against the policy, run every example "
+                     "through the pipeline and each pattern on adversarial inputs.")
 @_rules_option
 @_engine_option
+@click.option("--no-probe", is_flag=True, help="Skip the adversarial inputs (the slowest part).")
 @guarded
-def rules_check_cmd(rules: tuple[str, ...], engine: str) -> None:
+def rules_check_cmd(rules: tuple[str, ...], engine: str, no_probe: bool) -> None:
     from .ruleset import load_rules
     from .ruleset.check import check_rules
 
     loaded = load_rules(rules)
-    problems = check_rules(loaded, engine)
+    problems = check_rules(loaded, engine, probe=not no_probe)
     for p in problems:
         click.echo(str(p), err=True)
     examples = sum(len(r.examples) + len(r.negative_examples) for r in loaded)

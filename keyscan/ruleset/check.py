@@ -1,5 +1,7 @@
-"""``keyscan rules check``: compile every rule and run every example through
-the real pipeline (the same code path as a scan)."""
+"""``keyscan rules check``: compile every rule, check its regex against the
+policy (:mod:`.policy`; loading already refuses a rule that breaks it), run
+every example through the real pipeline (the same code path as a scan) and
+each pattern on adversarial inputs (:mod:`.probe`)."""
 
 from __future__ import annotations
 
@@ -20,9 +22,12 @@ class CheckProblem:
         return f"{self.source}: rule {self.rule_id!r}: {self.message}"
 
 
-def check_rules(rules: Sequence[Rule], engine_kind: str = "auto") -> list[CheckProblem]:
-    """Return every problem found; an empty list means all rules pass."""
-    from ..api import scan_bytes  # the real pipeline
+def check_rules(rules: Sequence[Rule], engine_kind: str = "auto", *, probe: bool = True) -> list[CheckProblem]:
+    """Return every problem found; an empty list means all rules pass.
+    ``probe``: also run each pattern on adversarial inputs."""
+    from ..pipeline.document import scan_bytes  # the real pipeline
+    from .policy import pattern_problems
+    from .probe import probe_rule
 
     engine = Engine(rules, engine_kind)
     problems: list[CheckProblem] = []
@@ -32,6 +37,12 @@ def check_rules(rules: Sequence[Rule], engine_kind: str = "auto") -> list[CheckP
         except Exception as exc:  # regex.error and friends
             problems.append(CheckProblem(rule.id, rule.source, f"pattern does not compile: {exc}"))
             continue
+        for what, pattern in (("pattern", rule.pattern), ("anchor", rule.anchor)):
+            for msg in pattern_problems(pattern) if pattern else ():
+                problems.append(CheckProblem(rule.id, rule.source, f"{what} breaks the regex policy: {msg}"))
+        slow = probe_rule(rule) if probe else None
+        if slow:
+            problems.append(CheckProblem(rule.id, rule.source, f"slow on an adversarial input: {slow}"))
         for n, ex in enumerate(rule.examples, 1):
             hits = _hits(engine, rule, ex, scan_bytes)
             if not hits:
