@@ -15,7 +15,8 @@ per-document state outside the document.
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
 
 import regex
@@ -28,6 +29,22 @@ from .filters import generic_entropy_ok, is_generic_false_positive, is_placehold
 from .prefilter import Expr, HyperscanPrefilter, Prefilter, PythonPrefilter, hyperscan_available
 
 REGEX_TIMEOUT = 2.0  # seconds per window; a pathological input cannot hang a scan
+RULE_BUDGET = 10.0
+"""Seconds of regex time one rule may spend on one document (all its windows,
+the raw text and every decoded view): a rule over it is disabled for the rest
+of the document and reported with its id."""
+
+
+@dataclass
+class RuleBudget:
+    """Regex time per rule in one document (see :data:`RULE_BUDGET`)."""
+
+    seconds: float = field(default_factory=lambda: RULE_BUDGET)
+    spent: dict[str, float] = field(default_factory=dict)
+    timed_out: set[str] = field(default_factory=set)
+    """Rules a window of which ran into ``REGEX_TIMEOUT`` (matches there are missing)."""
+    disabled: set[str] = field(default_factory=set)
+    """Rules that used up their budget and were not run on the rest of the document."""
 
 
 @dataclass(frozen=True)
@@ -102,7 +119,7 @@ class Engine:
 
     def scan(self, data: bytes, text: "Optional[str] | Callable[[], str]" = None,
              errors: str = "replace", triggers: Optional[dict[bytes, list[int]]] = None,
-             timeouts: Optional[set[str]] = None) -> list[RawMatch]:
+             timeouts: Optional[set[str]] = None, budget: Optional[RuleBudget] = None) -> list[RawMatch]:
         """Find rule matches in ``data`` (UTF-8 bytes of ``text``).
 
         ``text`` (a string, or a function returning it) is decoded from
@@ -113,6 +130,9 @@ class Engine:
         (with the end offsets of every occurrence for located triggers).
         The id of a rule whose regex ran out of time (``REGEX_TIMEOUT`` per
         window: matches in that window are missing) is added to ``timeouts``.
+        ``budget`` (one per document) limits each rule's regex time over every
+        call that shares it: a rule past it is skipped and listed in
+        ``budget.disabled``.
         """
         if triggers is None:
             hits = self.prefilter.hits(data)
@@ -134,22 +154,26 @@ class Engine:
             for ri in expr_rules[ex]:
                 per_rule.setdefault(ri, []).append(span)
         out: list[RawMatch] = []
+        if budget is None:
+            budget = RuleBudget()
         for ri in sorted(per_rule):
-            out.extend(self._run_rule(ri, text, sorted(set(per_rule[ri])), timeouts))
+            out.extend(self._run_rule(ri, text, sorted(set(per_rule[ri])), budget))
+        if timeouts is not None:
+            timeouts.update(budget.timed_out, budget.disabled)
         return out
 
-    def _run_rule(self, ri: int, text: str, spans: list[tuple[int, int]],
-                  timeouts: Optional[set[str]] = None) -> list[RawMatch]:
+    def _run_rule(self, ri: int, text: str, spans: list[tuple[int, int]], budget: RuleBudget) -> list[RawMatch]:
         # Anchors were checked by the prefilter: every span is a valid hit.
         rule = self.rules[ri]
+        if rule.id in budget.disabled:
+            return []
         pattern = self.pattern(ri)
-        timed_out: list[bool] = []
+        clock = _Clock(budget, rule.id)
         if rule.starts_within >= 0:
-            matches = self._anchored_matches(pattern, rule, text, spans, timed_out)
+            matches = self._anchored_matches(pattern, rule, text, spans, clock)
         else:
-            matches = self._window_matches(pattern, rule, text, spans, timed_out)
-        if timed_out and timeouts is not None:
-            timeouts.add(rule.id)
+            matches = self._window_matches(pattern, rule, text, spans, clock)
+        clock.stop()
         starts = [s for s, _ in spans]
         results: list[RawMatch] = []
         seen: set[tuple[int, int]] = set()
@@ -169,7 +193,7 @@ class Engine:
 
     @staticmethod
     def _window_matches(pattern: "regex.Pattern[str]", rule: Rule, text: str,
-                        spans: list[tuple[int, int]], timed_out: list[bool]) -> list["regex.Match[str]"]:
+                        spans: list[tuple[int, int]], clock: "_Clock") -> list["regex.Match[str]"]:
         """Matches anywhere in the windows around hits (overlapping windows merged)."""
         n = len(text)
         windows: list[list[int]] = []
@@ -181,29 +205,35 @@ class Engine:
                 windows.append([ws, we])
         out: list["regex.Match[str]"] = []
         for ws, we in windows:
+            timeout = clock.timeout()
+            if timeout is None:
+                break
             try:
-                out.extend(pattern.finditer(text, ws, we, timeout=REGEX_TIMEOUT))
+                out.extend(pattern.finditer(text, ws, we, timeout=timeout))
             except TimeoutError:
-                timed_out.append(True)
+                clock.ran_out(timeout)
         return out
 
     @staticmethod
     def _anchored_matches(pattern: "regex.Pattern[str]", rule: Rule, text: str,
-                          spans: list[tuple[int, int]], timed_out: list[bool]) -> list["regex.Match[str]"]:
+                          spans: list[tuple[int, int]], clock: "_Clock") -> list["regex.Match[str]"]:
         """Matches starting within ``rule.starts_within`` characters before a hit."""
         n = len(text)
         tried: set[int] = set()
-        out = []
+        out: list["regex.Match[str]"] = []
         for s, e in spans:
             end = min(n, e + rule.window)
             for pos in range(max(0, s - rule.starts_within), s + 1):
                 if pos in tried:
                     continue
                 tried.add(pos)
+                timeout = clock.timeout()
+                if timeout is None:
+                    return out
                 try:
-                    m = pattern.match(text, pos, end, timeout=REGEX_TIMEOUT)
+                    m = pattern.match(text, pos, end, timeout=timeout)
                 except TimeoutError:
-                    timed_out.append(True)
+                    clock.ran_out(timeout)
                     continue
                 if m is not None:
                     out.append(m)
@@ -246,6 +276,33 @@ class Engine:
             outcomes.append(outcome)
         return RawMatch(rule, start, end, secret, round(entropy, 3), confidence, tuple(outcomes), severity)
 
+
+
+class _Clock:
+    """One rule's regex time in one :meth:`Engine.scan` call, charged to its budget."""
+
+    def __init__(self, budget: RuleBudget, rule_id: str) -> None:
+        self.budget, self.rule_id = budget, rule_id
+        self.start = time.perf_counter()
+        self.deadline = self.start + budget.seconds - budget.spent.get(rule_id, 0.0)
+
+    def timeout(self) -> Optional[float]:
+        """The time-out of the next regex call (None: the budget is used up)."""
+        left = self.deadline - time.perf_counter()
+        if left <= 0:
+            self.budget.disabled.add(self.rule_id)
+            return None
+        return min(REGEX_TIMEOUT, left)
+
+    def ran_out(self, timeout: float) -> None:
+        if timeout < REGEX_TIMEOUT:
+            self.budget.disabled.add(self.rule_id)
+        else:
+            self.budget.timed_out.add(self.rule_id)
+
+    def stop(self) -> None:
+        spent = self.budget.spent
+        spent[self.rule_id] = spent.get(self.rule_id, 0.0) + time.perf_counter() - self.start
 
 def _contains_hit(spans: list[tuple[int, int]], starts: list[int], ms: int, me: int) -> bool:
     j = bisect.bisect_left(starts, ms)

@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Optional
 
 from ..decoders import decoders_for
-from ..detect.engine import Engine
+from ..detect.engine import Engine, RuleBudget
 from ..documents import Document, read_document
 from ..documents.chunked import CHUNK_SIZE, chunks, overlap_for
 from ..findings import Candidate, build_finding, resolve_overlaps
@@ -31,13 +31,16 @@ def scan_document(doc: Document, engine: Engine, strict: Optional[bool] = None) 
     exception type only, never its text, which could quote the content),
     while the findings of the raw scan and of the other decoders are kept.
     With ``strict`` (default: :func:`strict_mode`) the exception propagates.
-    A rule whose regex timed out is reported in ``doc.failures`` the same way.
+    A rule whose regex timed out, or that used up its time budget for the
+    document and was disabled for the rest of it
+    (:data:`keyscan.detect.engine.RULE_BUDGET`), is reported in
+    ``doc.failures`` the same way, with the rule id.
     """
     cands: list[Candidate] = []
     found: dict[bytes, list[int]] = {}
-    timeouts: set[str] = set()
+    budget = RuleBudget()
     doc.decode_depth = engine.decode_depth
-    raw = engine.scan(doc.data, lambda: doc.text, doc.errors, triggers=found, timeouts=timeouts)
+    raw = engine.scan(doc.data, lambda: doc.text, doc.errors, triggers=found, budget=budget)
     doc.record_triggers(engine.triggers, found, engine.located)  # decoders' literal gates, answered by the same pass
     decoders = decoders_for(doc)
     failed: set[str] = set()
@@ -55,7 +58,7 @@ def scan_document(doc: Document, engine: Engine, strict: Optional[bool] = None) 
                 if not frag.text:
                     continue
                 data = frag.text.encode("utf-8", "surrogatepass")
-                for m in engine.scan(data, frag.text, "surrogatepass", timeouts=timeouts):
+                for m in engine.scan(data, frag.text, "surrogatepass", budget=budget):
                     start = frag.to_doc(m.start)
                     end = frag.to_doc_end(m.end)
                     cands.append(Candidate(m, start, max(end, start + 1), frag.location_at(m.start),
@@ -67,8 +70,11 @@ def scan_document(doc: Document, engine: Engine, strict: Optional[bool] = None) 
                 raise
             del cands[mark:]  # a half-decoded fragment's findings could be misplaced
             _failed(doc, decoder.name, exc, failed)
-    for rule_id in sorted(timeouts):
+    for rule_id in sorted(budget.timed_out - budget.disabled):
         doc.failures.append(f"rule {rule_id} timed out on this file (matches of this rule may be missing)")
+    for rule_id in sorted(budget.disabled):
+        doc.failures.append(f"rule {rule_id} disabled on this file: its regex used up its time budget "
+                            f"({budget.seconds:g} s; matches of this rule may be missing)")
     if not cands:
         return []
     carrier = next((c for c in (getattr(d, "carrier", "") for d in decoders) if c), "")
