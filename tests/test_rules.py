@@ -89,7 +89,9 @@ def test_bad_rules_dir_on_cli_is_exit_2(tmp_path):
     (tmp_path / "r.yml").write_text("rules: [1, 2\n")
     proc = run_keyscan("--rules", str(tmp_path), str(tmp_path))
     assert proc.returncode == 2
-    assert proc.stderr.startswith("keyscan: error: ") and "r.yml" in proc.stderr
+    # the last line is the one error (a scan first names its configuration: "keyscan: rules DIR (--rules)")
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("keyscan: error: ") and "r.yml" in last and proc.stderr.count("error:") == 1
     assert "Traceback" not in proc.stderr
 
 
