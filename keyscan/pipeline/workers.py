@@ -120,6 +120,13 @@ class WorkerPool:
                 p.kill()
                 p.join(timeout=2)
         self._ex.shutdown(wait=False, cancel_futures=True)
+        # Wait for the executor's manager thread to notice and close its wake-up
+        # pipe. Left running, it races CPython's exit hook (concurrent.futures.
+        # process._python_exit), which then writes to the closed pipe and prints
+        # "Exception ignored ... Bad file descriptor" after "keyscan: interrupted".
+        manager = getattr(self._ex, "_executor_manager_thread", None)
+        if manager is not None:
+            manager.join(timeout=5)
 
 
 def make_pool(workers: int, initializer: Callable[..., None], initargs: Sequence[Any]) -> WorkerPool:
