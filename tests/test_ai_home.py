@@ -66,7 +66,7 @@ def test_locate_honours_overrides(home, tmp_path):
 
 
 def test_ai_home_scan_reports_per_tool_and_marks_sent(home, tmp_path):
-    result = scan(ScanOptions(ai_home=True, home=str(home), use_cache=False, jobs=1))
+    result = scan(ScanOptions(ai_home=True, home=str(home), jobs=1))
     got = sorted((f.prop("ai_tool"), f.path.replace(str(tmp_path) + "/", ""), f.sent_to_model, "NHI3" in f.nhi)
                  for f in result.findings)
     assert got == [

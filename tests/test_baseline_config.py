@@ -57,7 +57,7 @@ def test_bad_baseline_is_usage_error(tmp_path):
 @pytest.mark.parametrize("comment", ["# keyscan:allow", "// gitleaks:allow", "# pragma: allowlist secret"])
 def test_inline_allow_comments(tmp_path, comment):
     (tmp_path / "a.py").write_text(f'TOKEN = "{TOKEN}"  {comment}\nOTHER = "{TOKEN2}"\n')
-    result = scan(ScanOptions(paths=(str(tmp_path),), use_cache=False))
+    result = scan(ScanOptions(paths=(str(tmp_path),)))
     assert [(f.start_line, f.secret) for f in result.findings] == [(2, TOKEN2)]
     assert dict(result.suppressed) == {"inline-allow": 1}
 

@@ -11,7 +11,7 @@ import zlib
 
 import pytest
 
-from keyscan.api import build_engine, scan_bytes
+from keyscan.api import scan_bytes
 from keyscan.detect.checks import (
     CHECKS,
     CheckOutcome,
@@ -23,7 +23,6 @@ from keyscan.detect.checks import (
     pypi_macaroon,
     stripe_mode,
 )
-from keyscan.models import ScanOptions
 
 GITHUB_VALID = {
     "ghp": "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",
@@ -191,9 +190,6 @@ def test_registry():
 # -- through a real scan -----------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def engine():
-    return build_engine(ScanOptions(use_cache=False))
 
 
 def _findings(engine, text: str, path: str = "config.env"):

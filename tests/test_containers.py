@@ -17,7 +17,6 @@ LINE = f"token={TOKEN}\n".encode()
 
 
 def _scan(root, **kw):
-    kw.setdefault("use_cache", False)
     kw.setdefault("jobs", 1)
     return scan(ScanOptions(paths=(str(root),), **kw))
 

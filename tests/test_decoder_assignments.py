@@ -7,19 +7,14 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-import pytest
 
-from keyscan.api import build_engine, scan_bytes
+from keyscan.api import scan_bytes
 from keyscan.decoders import assignments as A
 from keyscan.documents import read_document
-from keyscan.models import ScanOptions
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="module")
-def engine():
-    return build_engine(ScanOptions(use_cache=False))
 
 
 def _ends(text: str, word: bytes) -> list[int]:

@@ -15,7 +15,7 @@ import zlib
 
 import pytest
 
-from keyscan.api import build_engine, scan_bytes
+from keyscan.api import scan_bytes
 from keyscan.decoders.json_decoder import JSON_DECODER, JsonDecoder
 from keyscan.decoders.jsonscan import (
     OffsetMap,
@@ -25,7 +25,6 @@ from keyscan.decoders.jsonscan import (
     scan_literals,
 )
 from keyscan.documents import read_document
-from keyscan.models import ScanOptions
 
 # --------------------------------------------------------------------------
 # fake keys
@@ -59,9 +58,9 @@ GHP2 = _ghp()
 PROJ = _proj()
 
 
-@pytest.fixture(scope="module")
-def eng():
-    return build_engine(ScanOptions(use_cache=False))
+@pytest.fixture
+def eng(engine):
+    return engine
 
 
 def need(eng, *rules):

@@ -343,7 +343,7 @@ def test_table_at_80_columns_keeps_rule_ids_whole_and_each_finding_on_two_lines(
 
     from conftest import FIXTURES
 
-    result = scan(ScanOptions(paths=(str(FIXTURES / "mcp"),), use_cache=False, jobs=1))
+    result = scan(ScanOptions(paths=(str(FIXTURES / "mcp"),), jobs=1))
     from keyscan.models import Provenance
 
     deep = replace(result.findings[0], path="very/long/directory/names/that/go/on/and/on/" + "x" * 50 + ".json",
@@ -386,7 +386,7 @@ def test_report_advice_is_worded_by_confidence():
 
     from conftest import FIXTURES
 
-    fs = list(scan(ScanOptions(paths=(str(FIXTURES / "mcp"),), use_cache=False, jobs=1)).findings[:3])
+    fs = list(scan(ScanOptions(paths=(str(FIXTURES / "mcp"),), jobs=1)).findings[:3])
     sure = [replace(f, confidence=Confidence.HIGH) for f in fs]
     low = [replace(f, confidence=Confidence.LOW) for f in fs]
     assert _advice(sure).startswith("Every finding is a credential that must be **revoked or rotated first**")

@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from keyscan.api import build_engine, scan_bytes
+from keyscan.api import scan_bytes
 from keyscan.detect import jwt as jwtmod
 from keyscan.detect.filters import (
     ENTROPY_MODEL,
@@ -26,12 +26,11 @@ from keyscan.detect.filters import (
     is_wordlike,
 )
 from keyscan.entropy import shannon_entropy
-from keyscan.models import ScanOptions
 
 
-@pytest.fixture(scope="module")
-def eng():
-    return build_engine(ScanOptions(use_cache=False))
+@pytest.fixture
+def eng(engine):
+    return engine
 
 
 def findings(eng, path, text):

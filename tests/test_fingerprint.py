@@ -45,7 +45,7 @@ def test_ten_thousand_guesses_cost_at_least_a_second_of_hashing():
 
 def _finding(tmp_path, text, name="settings.py", **kw):
     (tmp_path / name).write_text(text)
-    res = scan(ScanOptions(paths=(str(tmp_path),), use_cache=False, jobs=1, **kw))
+    res = scan(ScanOptions(paths=(str(tmp_path),), jobs=1, **kw))
     return res
 
 

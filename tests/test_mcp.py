@@ -8,13 +8,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from keyscan.api import build_engine, scan_bytes
+from keyscan.api import scan_bytes
 from keyscan.decoders.mcp_decoder import DECODER, is_reference
 from keyscan.documents import read_document
 from keyscan.mcp.clients import CLIENTS, client_for, is_mcp_config
 from keyscan.mcp.inventory import (discover, inventory_to_dict, load_jsonc, render_json,
                                    render_table, run_mcp_inventory)
-from keyscan.models import ScanOptions
 
 ROOT = Path(__file__).resolve().parent.parent / "fixtures" / "mcp"
 LABELS = yaml.safe_load((ROOT / "labels.yml").read_text(encoding="utf-8"))
@@ -22,9 +21,6 @@ FILES = sorted(p.relative_to(ROOT).as_posix() for p in ROOT.rglob("*")
                if p.is_file() and p.name not in ("generate.py", "labels.yml"))
 
 
-@pytest.fixture(scope="module")
-def engine():
-    return build_engine(ScanOptions(use_cache=False))
 
 
 def _loaded(engine) -> set[str]:

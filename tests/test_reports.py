@@ -70,7 +70,7 @@ def result():
     os.chdir(FIXTURE)
     try:
         return scan(ScanOptions(paths=(".",), extra_rule_dirs=(str(GOLDEN_RULES),), disabled_rules=builtin,
-                                entropy=False, jobs=1, use_cache=False))
+                                entropy=False, jobs=1))
     finally:
         os.chdir(cwd)
 

@@ -21,7 +21,7 @@ def _hex(s: str) -> str:
 def _found(tmp_path, text, **kw):
     p = tmp_path / "values.txt"
     p.write_text(text)
-    r = scan(ScanOptions(paths=(str(p),), use_cache=False, jobs=1, **kw))
+    r = scan(ScanOptions(paths=(str(p),), jobs=1, **kw))
     return [(f.start_line, f.start_column, f.rule_id, f.location) for f in r.findings]
 
 

@@ -21,7 +21,6 @@ def _write(path, text=LINE):
 
 
 def _scan(root, **kw):
-    kw.setdefault("use_cache", False)
     kw.setdefault("jobs", 1)
     return scan(ScanOptions(paths=(str(root),), **kw))
 

@@ -177,7 +177,7 @@ def _placed(result, root, keys):
 @pytest.mark.slow
 def test_default_scan_finds_every_key_in_place_and_nothing_else(project):
     root, keys = project
-    result = scan(ScanOptions(paths=(str(root),), use_cache=False))
+    result = scan(ScanOptions(paths=(str(root),)))
     got = _placed(result, root, keys)
     want = {i: [(p, line, loc, False)] for i, (p, line, loc) in enumerate(TRACKED)}
     want.update({len(TRACKED) + i: [(p, line, loc, True)] for i, (p, line, loc) in enumerate(IGNORED)})
@@ -192,5 +192,5 @@ def test_default_scan_finds_every_key_in_place_and_nothing_else(project):
 @pytest.mark.slow
 def test_no_ignored_drops_exactly_the_ignored_ones(project):
     root, keys = project
-    result = scan(ScanOptions(paths=(str(root),), use_cache=False, git_ignored="none"))
+    result = scan(ScanOptions(paths=(str(root),), git_ignored="none"))
     assert sorted(_placed(result, root, keys)) == list(range(len(TRACKED)))

@@ -11,7 +11,6 @@ TOKEN = "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"
 
 
 def _scan(root, **kw):
-    kw.setdefault("use_cache", False)
     return scan(ScanOptions(paths=(str(root),), **kw))
 
 

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from keyscan.api import build_engine, scan_bytes
-from keyscan.models import ScanOptions
+from keyscan.api import scan_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 DIRS = [ROOT / "fixtures" / "traces", ROOT / "fixtures" / "json"]
@@ -28,9 +27,9 @@ NEGATIVE = [(d, e) for d, e in ALL if e.get("negative")]
 FILES = sorted({(d, e["file"]) for d, e in ALL})
 
 
-@pytest.fixture(scope="module")
-def eng():
-    return build_engine(ScanOptions(use_cache=False))
+@pytest.fixture
+def eng(engine):
+    return engine
 
 
 _cache: dict = {}

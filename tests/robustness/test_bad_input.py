@@ -18,7 +18,7 @@ TOKEN = "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"
 
 
 def _scan(path, **kw):
-    return scan(ScanOptions(paths=(str(path),), use_cache=False, **kw))
+    return scan(ScanOptions(paths=(str(path),), **kw))
 
 
 def test_invalid_utf8_is_scanned_around_the_bad_bytes(tmp_path):
@@ -45,7 +45,7 @@ def test_fifo_and_device_are_skipped_with_a_reason(tmp_path):
     from keyscan.errors import UsageError
 
     with pytest.raises(UsageError, match="^cannot scan /dev/null: not a regular file"):
-        scan(ScanOptions(paths=("/dev/null",), use_cache=False))
+        scan(ScanOptions(paths=("/dev/null",)))
 
 
 def test_unreadable_file_is_skipped_and_the_scan_completes(tmp_path, monkeypatch):

@@ -426,7 +426,7 @@ def test_small_chunks_inside_json_strings_leak_nothing(tmp_path, chunk):
     src = tmp_path / "src"
     src.mkdir()
     _boundary_file(src / "big.json", chunk, overlap_for(chunk))
-    result = scan(ScanOptions(paths=(str(src),), chunk_size=chunk, max_file_size=0, jobs=1, use_cache=False))
+    result = scan(ScanOptions(paths=(str(src),), chunk_size=chunk, max_file_size=0, jobs=1))
     assert len(result.findings) > 10
     pieces = _pieces(KEY, KEY2)
     for fmt, out in _render_all(result, src).items():
