@@ -21,8 +21,17 @@ fragment per document, lines of decoded text that flat text would miss:
 * ``--flag value`` for split command-line flags in arrays (``["--api-key", "sk-..."]``);
 * strings whose decoded value is itself JSON (tool-call ``arguments``, an env
   var holding ``{"Authorization": "Bearer ..."}``) are decoded again, up to
-  :data:`MAX_DEPTH` levels, with composed offset maps so a key escaped twice is
-  reported at its true on-disk line and column.
+  :data:`MAX_DEPTH` levels; a finding's offset is mapped back through the
+  strings it was decoded from, so a key escaped twice is reported at its true
+  on-disk line and column.
+
+Limits (each noted in ``doc.failures``, i.e. the file is listed as partially
+scanned, when hit): escape depth :data:`MAX_DEPTH` (JSON inside a string
+inside a string ...; deeper strings are scanned as raw text only) and decode
+work per document (:data:`MAX_WORK_PER_CHAR`, :data:`MAX_WORK_BASE`).  Object
+and array nesting costs nothing extra: the decoder never tracks it, and the
+location walk stops growing paths below
+:data:`~keyscan.decoders.jsonscan.MAX_NESTING` levels.
 
 The location of a finding is the JSON path of the on-disk string literal that
 holds it (``mcpServers.notion.env.OPENAPI_MCP_HEADERS``,
@@ -30,7 +39,7 @@ holds it (``mcpServers.notion.env.OPENAPI_MCP_HEADERS``,
 (:meth:`JsonDecoder.locate`) and decoded ones alike.
 
 Speed: string literals holding an escape are found by walking from the
-backslashes (:func:`escaped_strings`) and name/value or flag pairs by regexes
+backslashes, quote to quote (:func:`escaped_strings`) and name/value or flag pairs by regexes
 with literal gates, so Python work is proportional to the escaped strings, not
 to the tokens; the structural walk
 that yields JSON paths (:func:`~keyscan.decoders.jsonscan.scan_literals`) runs
@@ -46,13 +55,15 @@ from __future__ import annotations
 
 import bisect
 import re
-from typing import Callable, Iterable, Iterator, Optional
+from typing import Iterable, Iterator, Optional
 
 from ..documents import Document
 from .interface import Fragment, Segment
-from .jsonscan import JsonString, OffsetMap, lines_with_backslash, looks_like_json, path_str, scan_literals
+from .jsonscan import JsonString, lines_with_backslash, looks_like_json, path_str, scan_literals
 
 MAX_DEPTH = 4
+"""Escape depth: JSON decoded from a string, then from a string inside it ... (a
+legit agent trace needs 2 or 3)."""
 SUFFIXES = frozenset({
     ".json", ".jsonl", ".ndjson", ".jsonc", ".json5", ".har", ".geojson",
     ".webmanifest", ".jsonld", ".sse",
@@ -68,10 +79,12 @@ def escaped_strings(text: str) -> Iterator[tuple[int, int]]:
     JSON strings never span lines, so every line starts outside a string, and
     only lines holding a backslash can hold an escaped string.  The walk starts
     at each backslash: whether it sits inside a string is the parity of the real
-    quotes before it on its line (``str.count``, minus the escaped quotes already
-    walked), and only strings that hold an escape are walked in Python.  Work is
-    proportional to the backslashes, not to the text: a JSONL trace with one
-    escaped string per line costs a few native searches per line.
+    quotes before it on its line (``str.count``), and only strings that hold an
+    escape are walked in Python, from quote to quote (a quote is escaped when
+    the run of backslashes before it is odd).  Python work is proportional to
+    the quotes inside escaped strings, not to the backslashes or the text: a
+    JSONL trace with one escaped string per line costs a few native searches
+    per line, however many backslashes its escaping added.
 
     Broken input follows one rule: a string not closed on its line (or cut by a
     backslash at the end of the line) is skipped to the end of that line.
@@ -79,7 +92,7 @@ def escaped_strings(text: str) -> Iterator[tuple[int, int]]:
     find, rfind, count = text.find, text.rfind, text.count
     for ls, le in lines_with_backslash(text):
         b = find("\\", ls, le)
-        counted_to, quotes = ls, 0  # real quotes in [ls, counted_to)
+        counted_to, quotes = ls, 0  # real quotes in [ls, counted_to), mod 2
         while b != -1:
             quotes += count('"', counted_to, b)
             counted_to = b
@@ -88,24 +101,19 @@ def escaped_strings(text: str) -> Iterator[tuple[int, int]]:
                 continue
             qs = rfind('"', ls, b)  # the string's first escape: no escaped quote before it
             k = b
-            while True:  # walk the string from an escape at k
-                if k + 1 >= le:  # a backslash ending the line: a broken string
-                    b = -1
-                    break
-                if text[k + 1] == '"':
-                    quotes -= 1  # counted by the next count() but escaped
-                k += 2
+            while True:  # from quote to quote: a quote closes the string when the
+                # run of backslashes right before it is even (the run starts after a
+                # non-backslash, so its escapes pair up from its first character)
                 q = find('"', k, le)
-                nb = find("\\", k, q if q != -1 else le)
-                if nb != -1:
-                    k = nb
-                    continue
-                if q == -1:  # not closed on its line
+                if q == -1:  # not closed on its line (or cut by a final backslash)
                     b = -1
                     break
+                run = text[k:q]
+                if (len(run) - len(run.rstrip("\\"))) % 2:
+                    k = q + 1  # an escaped quote
+                    continue
                 yield qs, q + 1
-                quotes += count('"', counted_to, q + 1)
-                counted_to = q + 1
+                quotes, counted_to = 0, q + 1
                 b = find("\\", q + 1, le)
                 break
 
@@ -156,11 +164,12 @@ class JsonDecoder:
         pairs, flags = doc.has(_PAIR_GATE), doc.has(_FLAG_GATE)
         if "\\" not in text and not pairs and not flags:
             return []
-        out = _Builder()
+        out = _Builder(MAX_WORK_PER_CHAR * len(text) + MAX_WORK_BASE)
         _emit(out, text, None, 0, pairs, flags)
+        doc.failures.extend(m for m in out.notes if m not in doc.failures)
         if not out.parts:
             return []
-        return [_JsonFragment("".join(out.parts), self.name, out.segments, doc)]
+        return [_JsonFragment("".join(out.parts), self.name, out, doc)]
 
     def locate(self, doc: Document, offset: int) -> Optional[str]:
         lits, starts = doc.memo(_INDEX_KEY, lambda: _index(doc.text))
@@ -185,14 +194,56 @@ def _path_at(lits: list[tuple], starts: list[int], offset: int) -> Optional[str]
     return None
 
 
-class _JsonFragment(Fragment):
-    """A fragment whose locations (JSON paths) are computed only when asked,
-    i.e. only when a rule matched in the decoded text: most documents never
-    pay for the full structural walk."""
+class _Ctx:
+    """The text a string literal was read from, when it is not the document:
+    the decoded value of ``string``, itself read from ``parent`` (None: the
+    document).  Offsets are mapped through the chain only when a finding
+    needs them, never composed ahead of time."""
 
-    def __init__(self, text: str, decoder: str, build: Callable[[], list[Segment]], doc: Document):
-        super().__init__(text, decoder, build=build)
+    __slots__ = ("string", "parent")
+
+    def __init__(self, string: JsonString, parent: Optional["_Ctx"]) -> None:
+        self.string = string
+        self.parent = parent
+
+
+def _to_doc(ctx: Optional[_Ctx], r: int) -> int:
+    """Document offset of offset ``r`` of the text ``ctx`` stands for."""
+    while ctx is not None:
+        r = ctx.string.to_raw(r)
+        ctx = ctx.parent
+    return r
+
+
+class _JsonFragment(Fragment):
+    """A fragment that maps offsets lazily: a fragment offset is mapped through
+    the offset maps of the string that holds it and of the strings it was
+    decoded from (each map built once, when first needed), so only strings
+    that hold a match pay for a map.  Locations (JSON paths) are computed only
+    when asked, i.e. only when a rule matched: most documents never pay for
+    the full structural walk."""
+
+    def __init__(self, text: str, decoder: str, built: "_Builder", doc: Document):
+        super().__init__(text, decoder, build=built.segments)
+        self._b = built
         self._doc = doc
+
+    def _string(self, i: int) -> tuple[JsonString, int, Optional[_Ctx]]:
+        b = self._b
+        k = max(bisect.bisect_right(b.starts, i) - 1, 0)
+        s, ctx = b.strings[k]
+        return s, b.starts[k], ctx
+
+    def to_doc(self, i: int) -> int:
+        s, pos, ctx = self._string(i)
+        # glue text after a string (separators) maps to just after it
+        return _to_doc(ctx, s.to_raw(min(i - pos, len(s.value))))
+
+    def to_doc_end(self, end: int) -> int:
+        s, pos, ctx = self._string(end - 1)
+        if end - pos > len(s.value):
+            return _to_doc(ctx, s.to_raw(len(s.value)))
+        return _to_doc(ctx, s.to_raw(end - 1 - pos)) + 1
 
     def location_at(self, i: int) -> Optional[str]:
         doc = self._doc
@@ -200,38 +251,81 @@ class _JsonFragment(Fragment):
         return _path_at(lits, starts, self.to_doc(i))
 
 
+MAX_WORK_PER_CHAR = 4
+MAX_WORK_BASE = 1 << 20
+"""Decode work per document, in characters (escaped literals walked plus decoded
+text added): at most ``MAX_WORK_PER_CHAR`` per character of the document plus
+``MAX_WORK_BASE``.  Decoding only shrinks text, so each of the
+:data:`MAX_DEPTH` levels adds at most the document's size (pairs and flags
+included, legit double-escaped traces use under 3 per character); the cap is
+a backstop, and what is left undecoded when it is hit is reported.  Measured
+rate: about 10 MB of decoder work per second (escaped-jsonl shape, 2-core
+machine under load), so a document of the 8 MB chunk size costs a few
+seconds at most."""
+
+_DEPTH_NOTE = (f"JSON escaped more than {MAX_DEPTH} levels deep: partially scanned "
+               "(deeper strings were scanned as raw text only, not decoded)")
+_WORK_NOTE = ("JSON decoding stopped at the per-file work limit: partially scanned "
+              "(the rest was scanned as raw text only, not decoded)")
+
+
 class _Builder:
-    """Collects the fragment text; the segments (offset maps of every string)
-    are built only when a finding needs them."""
+    """Collects the fragment text and, for each string added, where it starts
+    and the text it was read from (offset maps are built only when a finding
+    needs one); counts the decode work against the document's budget."""
 
-    __slots__ = ("parts", "strings", "pos")
+    __slots__ = ("parts", "strings", "starts", "pos", "work", "budget", "notes")
 
-    def __init__(self) -> None:
+    def __init__(self, budget: int) -> None:
         self.parts: list[str] = []
-        self.strings: list[tuple[JsonString, int, Optional[OffsetMap]]] = []
+        self.strings: list[tuple[JsonString, Optional[_Ctx]]] = []
+        self.starts: list[int] = []
         self.pos = 0
+        self.work = 0
+        self.budget = budget
+        self.notes: list[str] = []
 
-    def add(self, s: JsonString, outer: Optional[OffsetMap]) -> None:
+    def note(self, msg: str) -> None:
+        if msg not in self.notes:
+            self.notes.append(msg)
+
+    def spend(self, units: int) -> bool:
+        """Count ``units`` of work; False (and noted) once over budget."""
+        self.work += units
+        if self.work > self.budget:
+            self.note(_WORK_NOTE)
+            return False
+        return True
+
+    def add(self, s: JsonString, ctx: Optional[_Ctx]) -> None:
         value = s.value
-        self.strings.append((s, self.pos, outer))
+        self.strings.append((s, ctx))
+        self.starts.append(self.pos)
         self.parts.append(value)
         self.pos += len(value)
+        self.work += len(value)
 
     def segments(self) -> list[Segment]:
+        """Every string's composed map as a segment (for callers that ask for
+        ``Fragment.segments``; the scan itself maps lazily)."""
         out: list[Segment] = []
-        for s, pos, outer in self.strings:
-            out.extend(s.segments(pos, None, outer))
+        for (s, ctx), pos in zip(self.strings, self.starts):
+            m = s.offset_map()
+            while ctx is not None:
+                m = m.compose(ctx.string.offset_map())
+                ctx = ctx.parent
+            steps = m.steps
+            out.append(Segment(pos, len(s.value), steps[0][1], tuple((pos + i, r) for i, r in steps[1:])))
         return out
 
     def sep(self, text: str) -> None:
         self.parts.append(text)
         self.pos += len(text)
 
-    def line(self, first: JsonString, joiner: str, second: JsonString,
-             outer: Optional[OffsetMap]) -> None:
-        self.add(first, outer)
+    def line(self, first: JsonString, joiner: str, second: JsonString, ctx: Optional[_Ctx]) -> None:
+        self.add(first, ctx)
         self.sep(joiner)
-        self.add(second, outer)
+        self.add(second, ctx)
         self.sep("\n")
 
 
@@ -257,10 +351,8 @@ def _key_before(text: str, quote: int) -> Optional[JsonString]:
     lo = max(0, end - 512)
     k = text.rfind('"', lo, end)
     while k > 0 and text[k - 1] == "\\":
-        n = 1
-        while k - n - 1 >= 0 and text[k - n - 1] == "\\":
-            n += 1
-        if n % 2 == 0:
+        run = text[lo:k]
+        if (len(run) - len(run.rstrip("\\"))) % 2 == 0:
             break  # an escaped backslash before the quote: the quote is real
         k = text.rfind('"', lo, k)
     if k < 0 or "\n" in text[k:end]:
@@ -268,42 +360,49 @@ def _key_before(text: str, quote: int) -> Optional[JsonString]:
     return JsonString(text, 0, k + 1, end, (), True, None, 0)
 
 
-def _emit(out: _Builder, text: str, outer: Optional[OffsetMap], depth: int,
+def _emit(out: _Builder, text: str, ctx: Optional[_Ctx], depth: int,
           pairs: Optional[bool] = None, flags: Optional[bool] = None) -> None:
     """Add the lines for one (possibly nested) JSON text to ``out``.
 
-    ``outer`` maps offsets of ``text`` to document offsets (None at the top
-    level).  Python work is done only per string literal that holds an escape
-    and per name/value or flag pair; everything else is skipped by regexes.
-    ``pairs``/``flags``: whether ``text`` holds ``"value"`` / ``"-`` when
-    already known (None: search).
+    ``ctx`` is the string ``text`` was decoded from (None at the top level).
+    Python work is done only per string literal that holds an escape (per
+    quote inside it) and per name/value or flag pair; everything else is
+    skipped by regexes.  ``pairs``/``flags``: whether ``text`` holds
+    ``"value"`` / ``"-`` when already known (None: search).  Stops, noting it,
+    at the escape-depth cap and at the document's work budget.
     """
     skip_to = -1
     for qs, qe in escaped_strings(text):
         if qs < skip_to:
             continue
+        if not out.spend(qe - qs):
+            return
         lit = _lit(text, qs, qe)
         after = _VALUE_AFTER_KEY.match(text, qe)
         if after is not None:  # an escaped key: emit it with its value
             vs, ve = after.span(1)
             value = _lit(text, vs, ve)
-            out.line(lit, ": ", value, outer)
+            out.line(lit, ": ", value, ctx)
             skip_to = ve
         else:
             value = lit
             key = _key_before(text, qs)
             if key is not None:
-                out.line(key, ": ", value, outer)
+                out.line(key, ": ", value, ctx)
             else:
-                out.add(value, outer)
+                out.add(value, ctx)
                 out.sep("\n")
-        if value.has_escapes and depth + 1 < MAX_DEPTH:
+        if value.has_escapes:
             decoded = value.value
             # JSON inside a string: one level deeper, when it holds anything
             # _emit would add (an escaped string, a name/value or flag pair).
             if looks_like_json(decoded) and ("\\" in decoded or '"value"' in decoded or '"-' in decoded):
-                vm = value.offset_map()
-                _emit(out, decoded, vm if outer is None else vm.compose(outer), depth + 1)
+                if depth + 1 >= MAX_DEPTH:
+                    out.note(_DEPTH_NOTE)
+                else:
+                    _emit(out, decoded, _Ctx(value, ctx), depth + 1)
+                    if out.work > out.budget:
+                        return
     if pairs is None:
         pairs = '"value"' in text
     if flags is None:
@@ -312,13 +411,17 @@ def _emit(out: _Builder, text: str, outer: Optional[OffsetMap], depth: int,
         for m in _PAIR.finditer(text):
             (ns, ne), (vs, ve) = m.span(1), m.span(2)
             if ne - ns > 2 and ve - vs > 2:
-                out.line(_lit(text, ns, ne), ": ", _lit(text, vs, ve), outer)
+                if not out.spend(0):
+                    return
+                out.line(_lit(text, ns, ne), ": ", _lit(text, vs, ve), ctx)
     if flags:
         for m in _FLAG_PAIR.finditer(text):
             (fs, fe), (vs, ve) = m.span(1), m.span(2)
             if ve - vs > 2:
+                if not out.spend(0):
+                    return
                 out.line(JsonString(text, 0, fs, fe, (), False, None, 0), " ",
-                         _lit(text, vs, ve), outer)
+                         _lit(text, vs, ve), ctx)
 
 
 JSON_DECODER = JsonDecoder()

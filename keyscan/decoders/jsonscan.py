@@ -55,7 +55,7 @@ from __future__ import annotations
 import bisect
 import gc
 import re
-from json.decoder import scanstring as _scanstring  # the C string parser where available
+from json.decoder import scanstring as _scanstring  # type: ignore[attr-defined]  # the C parser where available
 from typing import Iterator, Optional, Union
 
 from .interface import Segment
