@@ -418,7 +418,6 @@ def test_scan_literals_tuple_shape():
 # context for generic (name + entropy) rules
 
 
-@pytest.mark.xfail(strict=True, reason="known gap (issue 14 session): the password rule now ends an unquoted value at &, so the decoded value is cut; the raw match wins and reports the escaped form \\u0026")
 def test_go_escaped_password_is_reported_whole(eng):
     """Go writes & as \\u0026: raw text cuts the password at the backslash; the
     decoded `password: value` line reports all of it, at the raw start."""

@@ -269,6 +269,10 @@ _WORK_NOTE = ("JSON decoding stopped at the per-file work limit: partially scann
               "(the rest was scanned as raw text only, not decoded)")
 
 
+_ENDS_UNQUOTED = re.compile(r"[&;,()\[\]{}<>'`]")
+_NO_QUOTES = re.compile(r'[^"\s]*\Z')
+
+
 class _Builder:
     """Collects the fragment text and, for each string added, where it starts
     and the text it was read from (offset maps are built only when a finding
@@ -324,9 +328,14 @@ class _Builder:
 
     def line(self, first: JsonString, joiner: str, second: JsonString, ctx: Optional[_Ctx]) -> None:
         self.add(first, ctx)
-        self.sep(joiner)
+        value = second.value
+        # A whole string value holding a character that ends unquoted values in
+        # name + value rules (``&`` ends a password in a query string) is shown
+        # quoted, as it was: the decoded value is one value (Go writes & as \u0026).
+        quote = joiner == ": " and _ENDS_UNQUOTED.search(value) is not None and _NO_QUOTES.match(value) is not None
+        self.sep(': "' if quote else joiner)
         self.add(second, ctx)
-        self.sep("\n")
+        self.sep('"\n' if quote else "\n")
 
 
 def _lit(text: str, start: int, end: int) -> JsonString:
