@@ -19,7 +19,9 @@ EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_RUNTIME, EXIT_INTERRUPTED = 0, 1, 2, 3,
 
 
 def _err(message: str) -> None:
-    sys.stderr.write(f"keyscan: error: {message}\n")
+    from .output import printable
+
+    sys.stderr.write(f"keyscan: error: {printable(message)}\n")
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -54,7 +56,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         except click.exceptions.Exit as exc:
             return exc.exit_code
         except click.ClickException as exc:
-            exc.show()
+            import io
+
+            from .output import printable
+
+            buf = io.StringIO()
+            exc.show(file=buf)  # click quotes the offending value: never raw
+            sys.stderr.write(printable(buf.getvalue(), keep="\n"))
             return exc.exit_code
         except click.exceptions.Abort:
             raise KeyboardInterrupt from None

@@ -84,7 +84,9 @@ def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return func(*args, **kwargs)
         except KeyscanError as exc:
-            sys.stderr.write(f"keyscan: error: {exc}\n")
+            from .output import printable  # messages quote config keys, paths, rule files: never raw
+
+            sys.stderr.write(f"keyscan: error: {printable(str(exc))}\n")
             raise click.exceptions.Exit(exc.exit_code) from None
         except KeyboardInterrupt as exc:  # Ctrl-C (130) or SIGTERM (143): workers are reaped on the way
             from .errors import interrupt_code, interrupt_message
@@ -227,13 +229,15 @@ def scan_cmd(paths: tuple[str, ...], fmt: str, output: Optional[str], show_secre
 
         result = replace(result, config_changes=settings.config_changes)
     _emit(result, fmt, output, show_secrets, quiet)
+    from .output import printable
+
     for path in result.config_changes:  # said even with --quiet: the gate fails for it
-        sys.stderr.write(f"keyscan: configuration changed by the reviewed change: {path} (not applied; "
-                         f"configuration read from {settings.trusted}); failing the scan\n")
+        sys.stderr.write(printable(f"keyscan: configuration changed by the reviewed change: {path} (not applied; "
+                                   f"configuration read from {settings.trusted}); failing the scan") + "\n")
     if ai_home and not quiet:
         sys.stderr.write(_ai_home_report(result, settings.options.home))
     for err in result.errors:  # findings may be missing: said even with --quiet, and exit 3
-        sys.stderr.write(f"keyscan: error: {err}\n")
+        sys.stderr.write(f"keyscan: error: {printable(err)}\n")
     failing = [f for f in result.findings if f.severity.rank >= settings.fail_on.rank]
     _exit(3 if result.errors else 1 if (failing or result.config_changes) and not exit_zero else 0)
 
@@ -241,8 +245,10 @@ def scan_cmd(paths: tuple[str, ...], fmt: str, output: Optional[str], show_secre
 def _say_loaded(settings: Any) -> None:
     """``keyscan: config .keyscan.toml (from merge base a1b2c3d4)``: every
     configuration file a run reads, on stderr, even with --quiet."""
+    from .output import printable
+
     for note in settings.loaded:
-        sys.stderr.write(f"keyscan: {note}\n")
+        sys.stderr.write(f"keyscan: {printable(note)}\n")
 
 
 def _ai_home_report(result: ScanResult, home: Optional[str]) -> str:
@@ -357,6 +363,9 @@ def rules_list_cmd(rules: tuple[str, ...], fmt: str) -> None:
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
+
+    from .output import printable
 
     table = Table(header_style="bold")
     # ids are what `explain`, --disable-rule and configs take: never cut
@@ -364,7 +373,9 @@ def rules_list_cmd(rules: tuple[str, ...], fmt: str) -> None:
     for col in ("Name", "Provider", "Severity", "NHI"):
         table.add_column(col)
     for r in loaded:
-        table.add_row(r.id, r.name, r.provider, r.severity.value, " ".join(["NHI2", *r.nhi]))
+        # Text, not markup: a repo rule named "[link=...]" is shown as written
+        table.add_row(r.id, Text(printable(r.name)), Text(printable(r.provider)), r.severity.value,
+                      " ".join(["NHI2", *r.nhi]))
     console = Console()
     console.print(table)
     console.print(f"{len(loaded)} rules")
@@ -393,8 +404,10 @@ def rules_check_cmd(rules: tuple[str, ...], engine: str, no_probe: bool) -> None
 
     loaded = load_rules(rules)
     problems = check_rules(loaded, engine, probe=not no_probe)
+    from .output import printable
+
     for p in problems:
-        click.echo(str(p), err=True)
+        click.echo(printable(str(p)), err=True)
     examples = sum(len(r.examples) + len(r.negative_examples) for r in loaded)
     status = "FAILED" if problems else "ok"
     click.echo(f"{len(loaded)} rules, {examples} examples: {status} ({len(problems)} problems)")
@@ -539,7 +552,9 @@ def explain_cmd(rule_id: str, rules: tuple[str, ...]) -> None:
                                           cutoff=0.6)
         hint = f"did you mean {close[0]!r}? " if close else ""
         raise UsageError(f"unknown rule id {rule_id!r} ({hint}see 'keyscan rules list')")
-    click.echo(explain_text(found), nl=False)
+    from .output import printable
+
+    click.echo(printable(explain_text(found), keep="\n"), nl=False)
 
 
 # --------------------------------------------------------------------------
@@ -647,8 +662,8 @@ def _render_rich(draw: Callable[[Any], object]) -> str:
                "Exit 1 when something was or would be redacted (or could not be).")
 @click.argument("paths", cls=_Argument, nargs=-1,
                 help="Files or directories (default: .). Use - to redact stdin to stdout.")
-@click.option("--dry-run/--in-place", "dry_run", default=True,
-              help="Print a unified diff (default), or rewrite the files atomically (same mode), after a backup.")
+@click.option("--dry-run", is_flag=True, help="Print a unified diff, write nothing (the default).")
+@click.option("--in-place", is_flag=True, help="Rewrite the files atomically (same mode), after a backup.")
 @click.option("--backup-dir", help="With --in-place: where the original files are copied (owner-only, 0700). "
               "[default: ~/.local/state/keyscan/redact-backups/<UTC time>]")
 @click.option("--no-backup", is_flag=True, help="With --in-place: keep no copy of the original files.")
@@ -669,7 +684,7 @@ def _render_rich(draw: Callable[[Any], object]) -> str:
 @_no_progress_option
 @click.option("--quiet", "-q", is_flag=True, help="Print only the diff (no summary).")
 @guarded
-def redact_cmd(paths: tuple[str, ...], dry_run: bool, backup_dir: Optional[str], no_backup: bool, ascii_only: bool,
+def redact_cmd(paths: tuple[str, ...], dry_run: bool, in_place: bool, backup_dir: Optional[str], no_backup: bool, ascii_only: bool,
                min_severity: Optional[str], rules: tuple[str, ...], disable_rule: tuple[str, ...], no_entropy: bool,
                max_file_size: Optional[str], follow_symlinks: bool, no_ignored: bool, all_files: bool,
                decode_depth: int, baseline: Optional[str], config: Optional[str], jobs: int, engine: str,
@@ -678,6 +693,9 @@ def redact_cmd(paths: tuple[str, ...], dry_run: bool, backup_dir: Optional[str],
 
     from . import redaction
 
+    if dry_run and in_place:
+        raise UsageError("--dry-run and --in-place cannot be combined")
+    dry_run = not in_place
     paths = paths or (".",)
     if "-" in paths and len(paths) > 1:
         raise UsageError("redact -: standard input cannot be combined with paths")
@@ -718,10 +736,12 @@ def redact_cmd(paths: tuple[str, ...], dry_run: bool, backup_dir: Optional[str],
 
 
 def _redact_summary(result: RedactResult, *, dry_run: bool, quiet: bool, backups: Optional[str]) -> None:
+    from .output import printable
+
     for n in result.not_redacted:
         where = f"{n.path}:{n.line}" if n.line else n.path
         rule = f" {n.rule_id}" if n.rule_id else ""
-        sys.stderr.write(f"keyscan: not redacted: {where}{rule}: {n.reason}\n")
+        sys.stderr.write(printable(f"keyscan: not redacted: {where}{rule}: {n.reason}") + "\n")
     if quiet:
         return
     secrets = len(result.redactions)

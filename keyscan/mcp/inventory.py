@@ -499,7 +499,9 @@ def inventory_to_dict(inv: Inventory) -> dict:
 
 
 def render_json(inv: Inventory) -> str:
-    return json.dumps(inventory_to_dict(inv), indent=2, ensure_ascii=False) + "\n"
+    from ..output import json_text, printable_tree
+
+    return json_text(printable_tree(inventory_to_dict(inv)))
 
 
 _AUTH_STYLE = {"static-key-in-file": "bold red", "none": "dim", "oauth": "green",
@@ -519,6 +521,11 @@ def render_table(inv: Inventory, console) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    from ..output import printable
+
+    def _text(text: str, style: str = "") -> Text:  # names, paths, commands come from the configs: never raw
+        return Text(printable(text), style=style)
+
     if not inv.files:
         console.print("No MCP configuration files found.")
         return
@@ -527,28 +534,28 @@ def render_table(inv: Inventory, console) -> None:
         table.add_column(col, overflow="fold")
 
     def flist(fs: list[Finding]) -> Text:
-        return Text(", ".join(f"{f.rule_id} L{f.start_line} {f.redacted}" for f in fs))
+        return _text(", ".join(f"{f.rule_id} L{f.start_line} {f.redacted}" for f in fs))
 
     for cf in inv.files:
         if cf.error:
-            table.add_row(Text(_short(cf.path)), Text(cf.client_name), "-", "-",
-                          Text(cf.error, style="yellow"), "", "")
+            table.add_row(_text(_short(cf.path)), _text(cf.client_name), "-", "-",
+                          _text(cf.error, style="yellow"), "", "")
         for s in cf.servers:
-            name = Text(s.name)
+            name = _text(s.name)
             if s.disabled:
                 name.append(" (disabled)", style="dim")
-            table.add_row(Text(_short(cf.path)), Text(cf.client_name), name, s.transport,
-                          Text(s.auth, style=_AUTH_STYLE.get(s.auth, "")), flist(s.findings),
-                          Text(s.target))
+            table.add_row(_text(_short(cf.path)), _text(cf.client_name), name, _text(s.transport),
+                          _text(s.auth, style=_AUTH_STYLE.get(s.auth, "")), flist(s.findings),
+                          _text(s.target))
         in_servers = {id(f) for s in cf.servers for f in s.findings}
         other = [f for f in cf.findings if id(f) not in in_servers]
         if other:
-            table.add_row(Text(_short(cf.path)), Text(cf.client_name),
-                          Text("(outside servers)", style="dim"), "-",
-                          Text("static-key-in-file", style="bold red"), flist(other), "")
+            table.add_row(_text(_short(cf.path)), _text(cf.client_name),
+                          _text("(outside servers)", style="dim"), "-",
+                          _text("static-key-in-file", style="bold red"), flist(other), "")
     console.print(table)
     servers = inv.servers
     static = sum(1 for s in servers if s.auth == "static-key-in-file")
-    console.print(Text(f"{len(inv.files)} file(s), {len(servers)} server(s), "
+    console.print(_text(f"{len(inv.files)} file(s), {len(servers)} server(s), "
                        f"{static} with a static key in the file, "
                        f"{len(inv.findings)} finding(s)."))

@@ -14,7 +14,7 @@ each level per step; keyscan prints them all, most severe first.
 from __future__ import annotations
 
 from ..models import ScanResult, Severity
-from .interface import ReportContext, shown_secret
+from .interface import ReportContext, for_display, shown_secret
 
 COMMAND = {
     Severity.CRITICAL: "error",
@@ -35,10 +35,9 @@ def escape_property(text: str) -> str:
 
 def annotation(f, ctx: ReportContext, action: str) -> str:
     from ..nhi import risk
-    from .sarif import relative_uri
-    from urllib.parse import unquote
+    from .sarif import relative_path
 
-    path = unquote(relative_uri(f.path, ctx.root))
+    path = relative_path(f.path, ctx.root)
     props = [("file", path), ("line", str(f.start_line)), ("endLine", str(f.end_line))]
     if f.start_line == f.end_line:
         props += [("col", str(f.start_column)), ("endColumn", str(f.end_column))]
@@ -60,6 +59,7 @@ class GithubReporter:
     def render(self, result: ScanResult, ctx: ReportContext) -> str:
         from ..remediation import remediation_for_finding, rule_catalogue
 
+        result = for_display(result)
         rules = rule_catalogue(result)
         lines = []
         ordered = sorted(result.findings, key=lambda f: (-f.severity.rank, f.sort_key))

@@ -15,7 +15,6 @@ placeholder for working-tree scans).
 
 from __future__ import annotations
 
-import json
 import os
 import time
 import uuid
@@ -23,7 +22,8 @@ from datetime import datetime, timezone
 
 from .._version import __version__
 from ..models import ScanResult
-from .interface import ReportContext, shown_secret
+from ..output import json_text
+from .interface import ReportContext, for_display, shown_secret
 
 SCHEMA_VERSION = "15.0.7"
 SCHEMA_URL = ("https://gitlab.com/gitlab-org/security-products/security-report-schemas/-/raw/"
@@ -45,18 +45,17 @@ def scan_times(result: ScanResult) -> tuple[str, str]:
 
 
 def build_gitlab(result: ScanResult, ctx: ReportContext) -> dict:
-    from urllib.parse import unquote
-
     from ..nhi import risk
     from ..remediation import remediation_for_finding, rule_catalogue
-    from .sarif import relative_uri
+    from .sarif import relative_path
 
+    result = for_display(result)
     rules = rule_catalogue(result)
     vulns = []
     seen: dict[tuple[str, str], int] = {}
     for f in result.findings:
         rem = remediation_for_finding(f, rules)
-        path = unquote(relative_uri(f.path, ctx.root))
+        path = relative_path(f.path, ctx.root)
         key = (f.fingerprint, path)
         n = seen.get(key, 0)
         seen[key] = n + 1
@@ -111,4 +110,4 @@ class GitlabReporter:
     name = "gitlab"
 
     def render(self, result: ScanResult, ctx: ReportContext) -> str:
-        return json.dumps(build_gitlab(result, ctx), indent=2, ensure_ascii=False) + "\n"
+        return json_text(build_gitlab(result, ctx))

@@ -5,12 +5,12 @@ Deterministic: no timings, findings and skipped files sorted, keys sorted.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from .._version import __version__
 from ..models import Finding, ScanResult
-from .interface import ReportContext, shown_secret
+from ..output import json_text
+from .interface import ReportContext, for_display, shown_secret
 
 SCHEMA_VERSION = 1
 
@@ -45,6 +45,7 @@ class JsonReporter:
     name = "json"
 
     def render(self, result: ScanResult, ctx: ReportContext) -> str:
+        result = for_display(result)
         doc: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
             "tool": {"name": "keyscan", "version": __version__},
@@ -68,7 +69,7 @@ class JsonReporter:
             doc["summary"]["errors"] = list(result.errors)
         if result.config_changes:  # configuration the reviewed change touches (exit 1)
             doc["summary"]["config_changes"] = list(result.config_changes)
-        return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        return json_text(doc, indent=2, sort_keys=True)
 
 
 def _count(values) -> dict:

@@ -8,11 +8,13 @@ finding (redacted).  Deterministic: no timings.
 from __future__ import annotations
 
 import posixpath
+import re
 from collections import Counter, defaultdict
 from typing import TYPE_CHECKING, Optional
 
 from ..models import Finding, ScanResult, Severity
-from .interface import ReportContext, shown_secret
+from ..output import printable
+from .interface import ReportContext, for_display, shown_secret
 
 if TYPE_CHECKING:
     from ..remediation import Remediation
@@ -24,9 +26,12 @@ TITLE = "keyscan secret report"
 def cell(text: str) -> str:
     """Text safe inside a markdown table cell."""
     out = " ".join(str(text).split()).replace("\\", "\\\\").replace("|", "\\|")
-    for ch in "*_[]<`":
+    for ch in "*_[]<`":  # emphasis, links, HTML tags, code
         out = out.replace(ch, "\\" + ch)
-    return out
+    return _ENTITY.sub(r"\\&", out)  # "&lt;" stays as written, not "<"
+
+
+_ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
 
 
 def code(text: str) -> str:
@@ -123,8 +128,9 @@ def migration_actions(findings, rules: Optional[RuleCatalogue] = None):
 def render_markdown(result: ScanResult, ctx: ReportContext, title: str = TITLE, top: int = 10) -> str:
     from ..nhi import risk
 
+    result = for_display(result)
     fs = list(result.findings)
-    out: list[str] = [f"# {title}", ""]
+    out: list[str] = [f"# {printable(title)}", ""]
     secrets = len({f.fingerprint for f in fs})
     files = len({f.path for f in fs})
     if not fs:

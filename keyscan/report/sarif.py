@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import os
 import re
 from pathlib import Path
@@ -33,7 +32,8 @@ from typing import Any, Optional
 from .._version import __version__
 from ..models import Finding, ScanResult, Severity
 from ..redact import redact
-from .interface import ReportContext, shown_secret
+from ..output import json_text, printable
+from .interface import ReportContext, for_display, shown_secret
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 INFORMATION_URI = "https://github.com/keyscan/keyscan"
@@ -68,19 +68,26 @@ def sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
-def relative_uri(path: str, root: str) -> str:
-    """``path`` as a URI reference relative to ``root`` (forward slashes, percent-encoded)."""
-    from urllib.parse import quote
-
-    p = path.replace("\\", "/")
+def relative_path(path: str, root: str) -> str:
+    """``path`` relative to ``root``, with forward slashes.  A backslash is a
+    separator only on Windows: elsewhere it is part of a name (and of the
+    visible escapes of :func:`keyscan.output.printable`, ``\\xff``)."""
+    p = path.replace(os.sep, "/") if os.sep != "/" else path
     if os.path.isabs(path):
         try:
             p = os.path.relpath(path, root).replace(os.sep, "/")
         except ValueError:  # another drive on Windows
-            p = path.replace("\\", "/").lstrip("/")
+            p = path.replace(os.sep, "/").lstrip("/")
     while p.startswith("./"):
         p = p[2:]
-    return quote(p, safe="/-._~!$&'()*+,;=@")
+    return p
+
+
+def relative_uri(path: str, root: str) -> str:
+    """``path`` as a URI reference relative to ``root`` (forward slashes, percent-encoded)."""
+    from urllib.parse import quote
+
+    return quote(relative_path(path, root), safe="/-._~!$&'()*+,;=@")
 
 
 def root_uri(root: str) -> str:
@@ -143,8 +150,8 @@ def _rule_entry(rule_id: str, f: Finding, rule) -> dict:
     from ..nhi import order, risk
     from ..remediation import explain_markdown, explain_text, help_uri, remediation_for
 
-    name = rule.name if rule is not None else f.rule_name
-    provider = rule.provider if rule is not None else f.provider
+    name = printable(rule.name) if rule is not None else f.rule_name  # repo rules: names from the tree
+    provider = printable(rule.provider) if rule is not None else f.provider
     severity = rule.severity if rule is not None else f.severity
     nhi_ids = order(rule.nhi) if rule is not None else order(())
     if rule is None:
@@ -173,7 +180,7 @@ def _rule_entry(rule_id: str, f: Finding, rule) -> dict:
         "id": rule_id,
         "name": _rule_name(rule_id),
         "shortDescription": {"text": sentence(f"{name} leaked")},
-        "fullDescription": {"text": sentence(description)},
+        "fullDescription": {"text": printable(sentence(description))},
         "helpUri": help_uri(rule),
         "help": {"text": explain_text(rule, nhi_ids), "markdown": explain_markdown(rule, nhi_ids)},
         "defaultConfiguration": {"level": LEVEL[severity]},
@@ -222,6 +229,10 @@ def _region(f: Finding, ctx: ReportContext, secrets: _Secrets) -> tuple[dict, Op
         return region, None
     lo = max(0, start - max(0, CONTEXT_MAX - (end - start)) // 2)
     hi = min(len(line), max(end, lo + CONTEXT_MAX))
+    if (lo, hi) == (start, end):  # a secret longer than CONTEXT_MAX: some of the line around it
+        lo, hi = max(0, start - 40), min(len(line), end + 40)
+    if (lo, hi) == (start, end):  # the line is the secret: a context would equal the region (SARIF1008)
+        return region, None
     if ctx.show_secrets:
         text = line[lo:hi]
     else:
@@ -231,7 +242,7 @@ def _region(f: Finding, ctx: ReportContext, secrets: _Secrets) -> tuple[dict, Op
     if not text.strip():
         return region, None
     context = {"startLine": f.start_line, "startColumn": lo + 1, "endLine": f.start_line,
-               "endColumn": hi + 1, "snippet": {"text": text}}
+               "endColumn": hi + 1, "snippet": {"text": printable(text, keep="\t")}}
     return region, context
 
 
@@ -254,6 +265,7 @@ def build_sarif(result: ScanResult, ctx: ReportContext) -> dict:
     from ..nhi import risk
     from ..remediation import remediation_for_finding, rule_catalogue
 
+    result = for_display(result)
     rules = rule_catalogue(result)
     rule_ids = sorted({f.rule_id for f in result.findings})
     first: dict[str, Finding] = {}
@@ -362,4 +374,4 @@ class SarifReporter:
     name = "sarif"
 
     def render(self, result: ScanResult, ctx: ReportContext) -> str:
-        return json.dumps(build_sarif(result, ctx), indent=2, ensure_ascii=False) + "\n"
+        return json_text(build_sarif(result, ctx))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 
 from ..models import ScanResult, Severity
-from .interface import ReportContext, shown_secret
+from ..output import printable
+from .interface import ReportContext, for_display, shown_secret
 
 _STYLE = {
     Severity.CRITICAL: "bold red",
@@ -19,7 +20,7 @@ _STYLE = {
 def build_table(result: ScanResult, ctx: ReportContext) -> "FindingsTable":
     """The findings for a terminal: each on at most two lines at any width
     (80 columns included), see :class:`FindingsTable`."""
-    return FindingsTable(result, ctx)
+    return FindingsTable(for_display(result), ctx)
 
 
 def shorten_path(path: str, width: int) -> str:
@@ -111,7 +112,7 @@ def summary_line(result: ScanResult) -> str:
     if suppressed:
         parts.append(f"{suppressed} suppressed")
     parts.append(f"{result.duration:.2f}s")
-    return ", ".join(parts)
+    return printable(", ".join(parts))
 
 
 def skip_reasons(skipped) -> str:

@@ -24,7 +24,7 @@ _ALLOWED_KEYS = {
 }
 _REQUIRED = ("id", "name", "provider", "pattern", "keywords", "severity", "examples")
 _NHI_IDS = {f"NHI{i}" for i in range(1, 11)}
-_ID_RE = regex.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
+_ID_RE = regex.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]\Z")  # \Z: "$" would let "id\n" through
 
 
 def check_redos(pattern: str) -> Optional[str]:
