@@ -347,3 +347,47 @@ def test_redact_dry_run_and_in_place_together_is_a_usage_error(keyed):
         assert proc.returncode == 2
         assert proc.stderr.decode() == "keyscan: error: --dry-run and --in-place cannot be combined\n"
     assert (keyed / "a.env").read_text() == before
+
+
+# --------------------------------------------------------------------------
+# SARIF of the crafted tree passes strict validation (issue 17 item 5)
+
+
+@pytest.mark.slow
+def test_crafted_sarif_passes_strict_validation(crafted, tmp_path):
+    import shutil
+
+    from test_reports import VALIDATOR
+
+    if not VALIDATOR.exists() or not shutil.which("npm"):
+        pytest.skip("validate-sarif not available")
+    out = tmp_path / "crafted.sarif"
+    proc = _keyscan(".", "--format", "sarif", "-o", str(out), cwd=crafted)
+    assert proc.returncode == 1, proc.stderr
+    check = subprocess.run([str(VALIDATOR), "--strict", str(out)], capture_output=True, text=True, timeout=1800)
+    if check.returncode == 2:
+        pytest.skip(f"validate-sarif tools could not be installed: {check.stderr.strip()[:200]}")
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "schema errors 0, multitool errors 0, multitool warnings 0" in check.stdout
+
+
+def test_sarif_context_region_is_a_proper_superset(tmp_path):
+    """A secret longer than the context width: contextRegion must not equal region (SARIF1008)."""
+    from keyscan import ScanOptions, scan
+    from keyscan.report import render
+    from keyscan.report.interface import ReportContext
+
+    src = ROOT / "fixtures" / "quality" / "corpus" / "config"
+    doc = json.loads(render("sarif", scan(ScanOptions(paths=(str(src),))), ReportContext(root=str(src))))
+    checked = 0
+    for r in doc["runs"][0]["results"]:
+        loc = r["locations"][0]["physicalLocation"]
+        reg, ctx = loc["region"], loc.get("contextRegion")
+        if ctx is not None:
+            checked += 1
+            span = lambda x: (x["startLine"], x["startColumn"], x["endLine"], x["endColumn"])  # noqa: E731
+            assert span(ctx) != span(reg), r["ruleId"]
+    long_ones = [r for r in doc["runs"][0]["results"]
+                 if r["locations"][0]["physicalLocation"]["region"]["endColumn"]
+                 - r["locations"][0]["physicalLocation"]["region"]["startColumn"] > 240]
+    assert checked and long_ones
