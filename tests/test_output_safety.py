@@ -143,8 +143,9 @@ def test_config_key_cannot_inject_workflow_commands(tmp_path):
     proc = _keyscan(".", "--format", "github", cwd=tmp_path)
     assert proc.returncode == 2
     err = _safe(proc.stderr, "stderr")
-    assert err.count("\n") == 1 and err.startswith("keyscan: error: ")
-    assert r"x\n::add-mask::abc\x1b[2J" in err
+    lines = err.splitlines()  # "keyscan: config ..." notes, then the one error line
+    assert all(ln.startswith("keyscan: ") for ln in lines) and lines[-1].startswith("keyscan: error: ")
+    assert r"x\n::add-mask::abc\x1b[2J" in lines[-1]
 
 
 def test_config_path_in_error_message_is_escaped(tmp_path):
@@ -152,7 +153,9 @@ def test_config_path_in_error_message_is_escaped(tmp_path):
     proc = _keyscan(".", "--format", "github", cwd=tmp_path)
     assert proc.returncode == 2
     err = _safe(proc.stderr, "stderr")
-    assert err.count("\n") == 1 and r"a\n::stop-commands::b\x1b\u202e.yml" in err
+    lines = err.splitlines()
+    assert all(ln.startswith("keyscan: ") for ln in lines) and lines[-1].startswith("keyscan: error: ")
+    assert r"a\n::stop-commands::b\x1b\u202e.yml" in lines[-1]
 
 
 def test_click_usage_errors_are_escaped(tmp_path):
@@ -211,7 +214,9 @@ def test_rule_file_errors_are_one_escaped_line(tmp_path):
     proc = _keyscan(".", "--rules", "rules", cwd=tmp_path)
     assert proc.returncode == 2
     err = _safe(proc.stderr, "stderr")
-    assert err.count("\n") == 1 and r"k\n::add-mask::v\x1b" in err
+    lines = err.splitlines()
+    assert all(ln.startswith("keyscan: ") for ln in lines) and lines[-1].startswith("keyscan: error: ")
+    assert r"k\n::add-mask::v\x1b" in lines[-1]
 
 
 def test_rule_id_with_a_trailing_newline_is_refused(tmp_path):
