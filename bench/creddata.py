@@ -354,7 +354,7 @@ def cmd_run(args) -> int:
             results[t.name] = (None, st, wall)
             print(f"  {st}", file=sys.stderr)
             continue
-        results[t.name] = (score(rows, findings), "ok", wall)
+        results[t.name] = (score(rows, findings), st, wall)
         print(f"  {len(findings)} findings in {wall:.1f} s", file=sys.stderr)
     tools = [t for t in all_tools if t.name in results]
 
@@ -384,6 +384,10 @@ def cmd_run(args) -> int:
                       sc.unlabelled, f"{wall:.0f}"])
     print(md_table(["tool", "recall", "precision", "F1", "T rows found", "TP lines", "FP lines (F/X)",
                     "unlabelled lines", "time s"], table))
+    for t in tools:
+        st = results[t.name][1]
+        if st.startswith("ok; "):
+            print(f"\n{t.name}: {st[4:]}")
 
     # per category
     cats = sorted({c for r in rows for c in r.categories})

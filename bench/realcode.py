@@ -244,6 +244,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     results_dir = OUT / "results"
     results_dir.mkdir(exist_ok=True)
     rows = []
+    notes: List[str] = []
     per_tool: Dict[str, List[dict]] = {}
     for t in all_tools:
         cached = results_dir / f"{t.name}.json"
@@ -259,6 +260,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             name += " (cached)"
         else:
             continue
+        if st.startswith("ok; "):
+            notes.append(f"{t.name}: {st[4:]}")
         if findings is None:
             rows.append([name, st, "", "", "", "", ""])
             print(f"  {st}", file=sys.stderr)
@@ -281,7 +284,13 @@ def main(argv: Optional[List[str]] = None) -> int:
                           "why": why, "masked": mask(text)})
         per_tool[t.name] = items
         fp = counts["fp"]
-        rows.append([name, len(by_line), counts["example"], fp, f"{fp / (size / 1e8):.1f}",
+        denom = size
+        part = re.search(r"scanned (\d+) of (\d+) files \(([\d.]+) MB\)", st)
+        if part and part.group(1) != part.group(2):
+            # a runner that covered only part of the tree (bench/ds_runner.py): per 100 MB it scanned
+            denom = int(float(part.group(3)) * 1e6)
+            name += f" (subset: {part.group(1)} of {part.group(2)} files, {part.group(3)} MB)"
+        rows.append([name, len(by_line), counts["example"], fp, f"{fp / (denom / 1e8):.1f}",
                      f"{counts['fp:heuristic'] + counts['example:heuristic']}", f"{wall:.0f}"])
         print(f"  {len(findings)} findings, {len(by_line)} lines in {wall:.1f} s", file=sys.stderr)
 
@@ -292,6 +301,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     print()
     print(md_table(["tool", "finding lines", "example/test keys", "false positives", "FP per 100 MB",
                     "lines triaged by heuristic", "time s"], rows))
+    for note in notes:
+        print(f"\n{note}")
     if args.review is not None:
         names = args.review or list(per_tool)
         for name in names:
