@@ -479,6 +479,8 @@ def test_provider_formats_are_left_to_provider_rules(eng):
 
 
 def test_labels_are_not_values():
+    assert is_generic_false_positive("Token::WHITESPACE")  # a C++/Rust/PHP scope path, not a token
+    assert not is_generic_false_positive("Xk4vR9wQ2pZt7LmN")
     assert is_generic_false_positive("Authorization:")
     assert is_generic_false_positive("user:profile:v2")
 
@@ -489,6 +491,9 @@ def test_labels_are_not_values():
     ("newPassword", False), ("self.password", False), ("%s", False), ("{password}", False),
     ("${DB_PASSWORD}", False), ("changeme", False), ("Passw0rd!", False), ("!vault", False),
     ("MyPassword2020", False), ("/accounts/password/reset/", False), ("DB_PASSWORD", False),
+    # code and field lists seen under password names in CredData's F lines
+    ("Option", False), ("Kind::Password", False), ("ISecretStore", False), ("username:password:uid", False),
+    ("password:string", False), ("q7:Rt&x", True), ("Xk4!vR9w", True),
 ])
 def test_password_values(value, ok):
     from keyscan.detect.filters import password_value_ok

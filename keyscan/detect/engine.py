@@ -246,7 +246,11 @@ class Engine:
             return None
         if rule.generic:
             if "password" in rule.tags:  # human passwords: no entropy threshold
-                if not password_value_ok(secret):
+                text = match.string if match is not None else ""
+                quoted = 0 < start <= end < len(text) and text[start - 1] in "\"'`" and text[end] == text[start - 1]
+                in_code = (not quoted and end < len(text) and text[end] in ",;)}<"
+                           and text[start - 1: start] != ">")  # `<password>x</password>` is a value
+                if not password_value_ok(secret, unquoted_in_code=in_code):
                     return None
             elif is_generic_false_positive(secret) or not generic_entropy_ok(secret, entropy):
                 return None

@@ -88,6 +88,8 @@ _IDENT = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)+(\(\
 # Expressions, not values: optional chaining and non-null assertions (`opts?.apiKey`,
 # `config!.token`, `a ?? b`), member access ending in `!`, PHP/Perl variables.
 _EXPRESSION = re.compile(r"\?\.[A-Za-z_$]|![.\[][A-Za-z_$]|\?\?|^\$[A-Za-z_]\w*(->|::|\.|$)")
+# Scope paths in C++/Rust/PHP code (`Token::WHITESPACE`, `Kind::Password`): an enum value, not a literal.
+_SCOPE_PATH = re.compile(r"^[A-Za-z_]\w*(::[A-Za-z_]\w*)+$")
 _REPEAT = re.compile(r"(.)\1{5,}")
 _VERSION = re.compile(r"^[vV]?\d{1,6}(\.\d{1,6}){1,4}([-+~_.][0-9A-Za-z.+_-]{0,60})?$")
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\s]*$")
@@ -196,7 +198,7 @@ def is_generic_false_positive(value: str) -> bool:
         return True  # lock-file integrity hashes (`sha512-...`, go.sum `h1:...`)
     if _ONLY_LETTERS.match(value) and not any(c.isupper() for c in value[1:]):
         return True  # words and snake_case identifiers
-    if _PATHLIKE.match(value) or _IDENT.match(value) or _EXPRESSION.search(value):
+    if _PATHLIKE.match(value) or _IDENT.match(value) or _EXPRESSION.search(value) or _SCOPE_PATH.match(value):
         return True
     if value.isdigit() or _VERSION.match(value) or _DATE.match(value) or _MIME.match(value):
         return True
@@ -221,23 +223,43 @@ _PASSWORD_DEMO = re.compile(
     r"(?i)pass|pwd|test|foobar|^pw\d*$|^(passwort|senha|contrase[nñ]a|contrasenya|kodeord|heslo|parol[ae]|salasana|"
     r"wachtwoord|passord|l[oö]senord|has[lł]o|jelsz[oó]|sifre|şifrə|adgangskode|lozinka|geslo|salas[oõ]na|parol[aă])$")
 _SNAKE_IDENT = re.compile(r"^[a-z][a-z0-9]*([_.-][a-z][a-z0-9]*)+$|^[A-Z][A-Z0-9]*(_[A-Z][A-Z0-9]*)+$")
-_CAMEL_IDENT = re.compile(r"^[a-z]+([A-Z][a-z]+)+$|^[A-Z][a-z]+([A-Z][a-z]+)+$")
+# camelCase / PascalCase, also after a short acronym (`ISecretStore`, `DBPasswordField`)
+_CAMEL_IDENT = re.compile(r"^[a-z]+([A-Z][a-z]+)+$|^[A-Z]{1,3}[a-z]+([A-Z][a-z]+)+$")
+# Declared types: GraphQL/TypeScript/Java scalars and Rust/Haskell/Kotlin wrappers (`Option<String>`,
+# whose value ends at the `<`).
 _TYPE_NAME = re.compile(r"^(String|Int|Integer|Float|Double|Boolean|Bool|ID|Text|Bytes|Object|Any|Char|Number|"
-                        r"SecretStr|SecureString|Password)(\[\])?!?\??$", re.I)
+                        r"SecretStr|SecureString|Password|Option|Optional|Maybe|Nullable|Vec|SecretString|"
+                        r"SecretBox)(\[\])?!?\??$", re.I)
+# Colon-joined lower-case words: a field list or type spec (`username:password:uid:gid`,
+# `password:string:redact`, `user:pass`), not a password.
+_WORD_CHAIN = re.compile(r"^[a-z]+(:[a-z]+)+$")
 PASSWORD_MIN_LENGTH = 4
+# English words that tests, docs and code put under password names in place of a password
+# (`password: 'wrong'`, `password: hash,`); other short lower-case values are kept.
+_STAND_IN_WORDS = frozenset("""
+hunter wrong weak strong secure valid invalid short long blah hash hashed args auth pkey phrase sample value
+values none null nil true false empty blank dummy fake random bad good correct hidden masked redact redacted
+string text data input field form required optional unset unknown hello world abcd abcdef user users login
+name email token other another new old current confirm crypt bcrypt plain clear salt pwned secret
+""".split())
+_CHUNK_REPEAT = re.compile(r"^(.{1,3})\1+$")  # `asdasd`, `eeee`, `abab`
 
 
-def password_value_ok(value: str) -> bool:
+def password_value_ok(value: str, unquoted_in_code: bool = False) -> bool:
     """True when a literal under a password-like name (``password = "..."``) may be a real
-    password.  Measured on real code (16 pip packages, 209 MB, see rules/generic.yml)."""
+    password.  Measured on real code (16 pip packages, 209 MB, see rules/generic.yml) and on
+    CredData's 8-f half (bench/creddata.py).  ``unquoted_in_code``: the value had no quotes and
+    a `,`, `;`, `)`, `}` or `<` follows it (an identifier in code or a template, not a config value)."""
     if len(value) < PASSWORD_MIN_LENGTH or any(c.isspace() for c in value):
         return False  # prompts, labels and sentences: `"Enter password"`
     if is_placeholder(value) or is_reference(value) or _WEAK_DEFAULT.match(value):
         return False
     if value.endswith(":") or _FORMAT.search(value) or _EXPRESSION.search(value):
         return False
-    if _SNAKE_IDENT.match(value) or _CAMEL_IDENT.match(value) or _IDENT.match(value):
-        return False  # `password_confirmation`, `DB_PASSWORD`, `newPassword`, `self.password`
+    if _SNAKE_IDENT.match(value) or _CAMEL_IDENT.match(value) or _IDENT.match(value) or _SCOPE_PATH.match(value):
+        return False  # `password_confirmation`, `DB_PASSWORD`, `newPassword`, `self.password`, `Kind::Password`
+    if _WORD_CHAIN.match(value):
+        return False  # `username:password:uid:gid`, `password:string:redact`
     if _PATHLIKE.match(value) or _URL.match(value) or _EMAIL.match(value) or _MIME.match(value):
         return False
     if _HOSTNAME.match(value) and not any(c.isdigit() for c in value.split(".")[0]):
@@ -245,7 +267,11 @@ def password_value_ok(value: str) -> bool:
     if _VERSION.match(value) or _DATE.match(value):
         return False
     if _ONLY_LETTERS.match(value) and value.islower() and len(value) <= 6:
-        return False  # short lower-case words (`pass1` is kept, `hunter` is not)
+        # short lower-case values (`password: 'ozyy'`, `MYSQL_PASSWORD: tzpu`) are passwords, except the
+        # English words tests and docs put there (`'wrong'`, `'secure'`), repeated chunks (`asdasd`)
+        # and bare identifiers in code (`password: hash,`)
+        if value in _STAND_IN_WORDS or _CHUNK_REPEAT.match(value) or unquoted_in_code:
+            return False
     if _PASSWORD_DEMO.search(value):
         return False  # `mynewpassword`, `rootpass`, `grafanatest`, `Passwort`: the name, a demo, a label
     if any(not c.isascii() and c.isalpha() for c in value):
