@@ -267,7 +267,7 @@ def password_value_ok(value: str, unquoted_in_code: bool = False) -> bool:
     if _VERSION.match(value) or _DATE.match(value):
         return False
     if _ONLY_LETTERS.match(value) and value.islower() and len(value) <= 6:
-        # short lower-case values (`password: 'ozyy'`, `MYSQL_PASSWORD: tzpu`) are passwords, except the
+        # short lower-case values (four to six letters, quoted in code or bare in YAML/.env) are passwords, except the
         # English words tests and docs put there (`'wrong'`, `'secure'`), repeated chunks (`asdasd`)
         # and bare identifiers in code (`password: hash,`)
         if value in _STAND_IN_WORDS or _CHUNK_REPEAT.match(value) or unquoted_in_code:
