@@ -8,6 +8,7 @@ its own argument parser), one file at a time in worker processes; a file that ta
 seconds no new file is started. Files skipped either way are listed, so a table can say which
 subset it covers. Runs with the reference virtualenv's python (never a keyscan dependency).
 
+When ``BENCH_DS_COVERAGE`` names a file, the list of files scanned is written there.
 Output on stdout: ``{"results": {path: [{"type", "line_number"}...]}, "files": N, "scanned": N,
 "scanned_bytes": N, "timed_out": [...], "not_started": N}`` in detect-secrets' ``results`` shape.
 """
@@ -120,6 +121,10 @@ def main() -> int:
     for t in threads:
         t.join()
     size = sum(os.path.getsize(p) for p in scanned)
+    coverage = os.environ.get("BENCH_DS_COVERAGE")
+    if coverage:  # which files the figures cover, for a caller that scores on that subset
+        with open(coverage, "w", encoding="utf-8") as fh:
+            json.dump({"files": len(files), "scanned": sorted(scanned), "timed_out": sorted(timed_out)}, fh)
     json.dump({"results": results, "files": len(files), "scanned": len(scanned), "scanned_bytes": size,
                "timed_out": sorted(timed_out), "not_started": todo.qsize()}, sys.stdout)
     print(f"NOTE: detect-secrets scanned {len(scanned)} of {len(files)} files ({size / 1e6:.1f} MB); "
