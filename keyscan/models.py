@@ -60,11 +60,12 @@ class Provenance:
     """Where a finding came from, beyond its path and position: typed, so
     every producer and consumer agree on the names (issue 16, bug 7).
 
-    Sources describe their items with ``(key, value)`` pairs (``SourceItem``,
-    ``Document``); :meth:`from_pairs` turns them into this type and refuses a
-    key it does not define, so a misspelt or unknown key fails loudly instead
-    of drifting.  :meth:`pairs` gives the report form (JSON ``properties``,
-    SARIF ``source``); its keys are the ones reports have always used."""
+    Sources attach one to every item and document (``SourceItem.provenance``,
+    ``Document.provenance``, extended with :func:`dataclasses.replace`: an
+    archive member inside an archive, a cell of a database).  :meth:`pairs`
+    gives the report form (JSON ``properties``, SARIF ``source``); its keys are
+    the ones reports have always used, and :meth:`from_pairs` reads that form
+    back, refusing a key it does not define."""
 
     commit: str = ""
     """The commit that introduced the secret (``--history``), full hash."""

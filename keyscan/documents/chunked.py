@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Iterator, Optional
 
+from ..models import Provenance
 from .document import Document
 
 CHUNK_SIZE = 8 * 1024 * 1024
@@ -58,7 +59,7 @@ def _newlines_before(fh, start: int) -> int:
     return count
 
 
-def chunks(display: str, fs_path: str, chunk_size: int, overlap: int, properties: tuple[tuple[str, str], ...],
+def chunks(display: str, fs_path: str, chunk_size: int, overlap: int, provenance: Provenance,
             start: int = 0, stop: int = -1) -> Iterator[tuple[Document, Optional[tuple[int, int]]]]:
     """``(document, (line, column) from which findings belong to the next
     chunk or range, or None for "all of them")``."""
@@ -73,7 +74,7 @@ def chunks(display: str, fs_path: str, chunk_size: int, overlap: int, properties
             block = fh.read(need)
             buf += block
             eof = len(block) < need
-            doc = Document(path=display, data=buf, properties=properties, col_offset=col_base,
+            doc = Document(path=display, data=buf, provenance=provenance, col_offset=col_base,
                            line_map=range(line_base, line_base + buf.count(b"\n") + 1))
             limit = stop - buf_off if stop >= 0 else -1  # where the range ends in buf
             if eof or (limit >= 0 and len(buf) >= limit + overlap):

@@ -35,7 +35,8 @@ class Document:
     path: str
     data: bytes
     errors: str = "replace"
-    properties: tuple[tuple[str, str], ...] = ()
+    provenance: Provenance = Provenance()
+    """Where the document comes from beyond its path (commit, archive member, database cell...)."""
     line_map: Optional[Sequence[int]] = None
     """For partial documents (lines added by a git diff, a chunk of a large
     file): the real file line of each document line, so positions are
@@ -93,12 +94,6 @@ class Document:
         if self._text is None:
             self._text = self.data.decode("utf-8", self.errors)
         return self._text
-
-    @functools.cached_property
-    def provenance(self) -> Provenance:
-        """:attr:`properties` as the typed :class:`~keyscan.models.Provenance`
-        (an unknown key raises ``ValueError``)."""
-        return Provenance.from_pairs(self.properties)
 
     @functools.cached_property
     def suffix(self) -> str:
@@ -160,11 +155,11 @@ def sniff_binary(head: bytes) -> bool:
     return b"\x00" in head
 
 
-def read_document(path: str, raw: bytes, properties: tuple[tuple[str, str], ...] = ()) -> Document:
+def read_document(path: str, raw: bytes, provenance: Provenance = Provenance()) -> Document:
     """Build a :class:`Document` from raw bytes, decoding UTF-16/32 when a BOM says so."""
     for bom, encoding in _BOMS:
         if raw.startswith(bom):
             text = raw[len(bom):].decode(encoding, "replace")
             return Document(path, text.encode("utf-8", "surrogatepass"), "surrogatepass",
-                            properties, _text=text)
-    return Document(path, raw, "replace", properties)
+                            provenance, _text=text)
+    return Document(path, raw, "replace", provenance)

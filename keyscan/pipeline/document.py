@@ -12,7 +12,7 @@ from ..detect.engine import Engine, RuleBudget
 from ..documents import Document, read_document
 from ..documents.chunked import CHUNK_SIZE, chunks, overlap_for
 from ..findings import Candidate, build_finding, resolve_overlaps
-from ..models import Finding
+from ..models import Finding, Provenance
 from ..redact import is_password_class, redact
 
 
@@ -82,13 +82,13 @@ def scan_document(doc: Document, engine: Engine, strict: Optional[bool] = None) 
 
 
 def scan_bytes(engine: Engine, path: str, raw: bytes,
-               properties: tuple[tuple[str, str], ...] = (), *, strict: Optional[bool] = None,
+               provenance: Provenance = Provenance(), *, strict: Optional[bool] = None,
                failures: Optional[list[str]] = None) -> list[Finding]:
     """Scan in-memory content as if it were the file ``path``.  What went
     wrong (a decoder that failed, a rule that timed out) is added to
     ``failures`` when given; ``strict`` re-raises a decoder's exception
     (see :func:`scan_document`)."""
-    doc = read_document(path, raw, properties)
+    doc = read_document(path, raw, provenance)
     found = scan_document(doc, engine, strict)
     if failures is not None:
         failures.extend(doc.failures)
@@ -172,7 +172,7 @@ def _locator(doc: Document, decoders, failed: set[str], strict: bool):
 
 
 def scan_chunked(engine: Engine, display: str, fs_path: str, chunk_size: int = CHUNK_SIZE,
-                 properties: tuple[tuple[str, str], ...] = (), start: int = 0,
+                 provenance: Provenance = Provenance(), start: int = 0,
                  stop: int = -1, *, strict: Optional[bool] = None,
                  failures: Optional[list[str]] = None) -> tuple[list[Finding], int]:
     """Findings of the file at ``fs_path`` (reported as ``display``) and the
@@ -185,7 +185,7 @@ def scan_chunked(engine: Engine, display: str, fs_path: str, chunk_size: int = C
     findings: list[Finding] = []
     overlap = overlap_for(chunk_size)
     size = os.path.getsize(fs_path)
-    for doc, own_until in chunks(display, fs_path, chunk_size, overlap, properties, start, stop):
+    for doc, own_until in chunks(display, fs_path, chunk_size, overlap, provenance, start, stop):
         for f in scan_document(doc, engine, strict):
             if own_until is None or (f.start_line, f.start_column) < own_until:
                 findings.append(f)

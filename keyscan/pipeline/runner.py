@@ -142,7 +142,7 @@ def scan_items(engine: Engine, items: Iterable[SourceItem], chunk_size: int = CH
             continue
         notes: list[str] = []
         try:
-            found = scan_bytes(engine, item.path, raw, item.properties, strict=strict, failures=notes)
+            found = scan_bytes(engine, item.path, raw, item.provenance, strict=strict, failures=notes)
         except (KeyboardInterrupt, MemoryError):
             raise
         except Exception as exc:  # one bad file never aborts the scan
@@ -205,7 +205,7 @@ def _scan_large(engine: Engine, item: SourceItem, chunk_size: int,
         return None if not item.start else ([], 0, [])
     notes: list[str] = []
     try:
-        found, nbytes = scan_chunked(engine, item.path, path, chunk_size, item.properties, item.start, item.stop,
+        found, nbytes = scan_chunked(engine, item.path, path, chunk_size, item.provenance, item.start, item.stop,
                                      strict=strict, failures=notes)
         return found, nbytes, notes
     except OSError as exc:

@@ -23,10 +23,10 @@ import lzma
 import tarfile
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import IO, BinaryIO, Iterator, Literal, Optional, Union, cast
 
-from ..models import SkippedFile
+from ..models import Provenance, SkippedFile
 from .interface import SourceItem
 
 _ZIP = (b"PK\x03\x04", b"PK\x05\x06")  # a file, or an empty archive
@@ -71,7 +71,7 @@ class _Refused(Exception):
 
 
 def members(path: str, kind: str, fs_path: Optional[str] = None, data: Optional[bytes] = None,
-            properties: tuple[tuple[str, str], ...] = (), depth: int = 1,
+            provenance: Provenance = Provenance(), depth: int = 1,
             limits: ArchiveLimits = ArchiveLimits()) -> Iterator[Union[SourceItem, SkippedFile]]:
     """The members of the archive at ``fs_path`` (or in ``data``), shown as
     ``path!member``; a :class:`SkippedFile` says what was refused or unreadable.
@@ -79,7 +79,7 @@ def members(path: str, kind: str, fs_path: Optional[str] = None, data: Optional[
     if depth > limits.max_depth:
         yield SkippedFile(path, f"archive nested deeper than {limits.max_depth} levels (not opened)")
         return
-    props = properties + (("archive_depth", str(depth)),)
+    props = replace(provenance, archive_depth=depth)
     budget = [limits.max_total]
     try:
         with _open(fs_path, data) as fh:
@@ -131,12 +131,12 @@ def member_display(name: str) -> str:
     return "/".join(parts) or "(unnamed)"
 
 
-def _item(path: str, name: str, raw: bytes, props: tuple[tuple[str, str], ...]) -> SourceItem:
+def _item(path: str, name: str, raw: bytes, props: Provenance) -> SourceItem:
     return SourceItem(path=f"{path}!{member_display(name)}", size=len(raw), data=raw,
-                      properties=props + (("archive_member", name),))
+                      provenance=replace(props, archive_member=name))
 
 
-def _zip(path: str, fh: BinaryIO, props: tuple[tuple[str, str], ...], limits: ArchiveLimits,
+def _zip(path: str, fh: BinaryIO, props: Provenance, limits: ArchiveLimits,
          budget: list[int]) -> Iterator[Union[SourceItem, SkippedFile]]:
     with zipfile.ZipFile(fh) as zf:
         infos = [i for i in zf.infolist() if not i.is_dir()]
@@ -160,7 +160,7 @@ def _zip(path: str, fh: BinaryIO, props: tuple[tuple[str, str], ...], limits: Ar
             yield _item(path, name, raw, props)
 
 
-def _tar(path: str, fh: BinaryIO, mode: str, props: tuple[tuple[str, str], ...], limits: ArchiveLimits,
+def _tar(path: str, fh: BinaryIO, mode: str, props: Provenance, limits: ArchiveLimits,
          budget: list[int], compressed: Optional[int] = None) -> Iterator[Union[SourceItem, SkippedFile]]:
     count = 0
     # Stream mode ("r|"): members are read in order, nothing is seeked or extracted.
@@ -184,7 +184,7 @@ def _tar(path: str, fh: BinaryIO, mode: str, props: tuple[tuple[str, str], ...],
 _OPENERS = {"gzip": "gz", "bz2": "bz2", "xz": "xz"}
 
 
-def _compressed(path: str, fh: BinaryIO, kind: str, props: tuple[tuple[str, str], ...], limits: ArchiveLimits,
+def _compressed(path: str, fh: BinaryIO, kind: str, props: Provenance, limits: ArchiveLimits,
                 budget: list[int]) -> Iterator[Union[SourceItem, SkippedFile]]:
     """A compressed stream: a compressed tar, or one compressed file (shown as
     ``file.gz!file``)."""

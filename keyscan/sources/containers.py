@@ -29,10 +29,7 @@ def container_kind(head: bytes, path: str = "") -> Optional[str]:
 
 def depth_of(item: SourceItem) -> int:
     """Archive nesting level of the archive ``item`` would be (1: a file on disk)."""
-    for key, value in item.properties:
-        if key == "archive_depth":
-            return int(value) + 1
-    return 1
+    return item.provenance.archive_depth + 1
 
 
 def expand(item: SourceItem, kind: str, data: Optional[bytes] = None,
@@ -40,7 +37,7 @@ def expand(item: SourceItem, kind: str, data: Optional[bytes] = None,
            sqlite_limits: SqliteLimits = SqliteLimits()) -> Iterator[Union[SourceItem, SkippedFile]]:
     """The documents inside ``item`` (read from ``data`` when given, else from its file)."""
     fs_path = None if data is not None else (item.fs_path or item.path)
-    props = tuple(p for p in item.properties if p[0] != "archive_depth")
+    props = item.provenance
     if kind == "sqlite":
         yield from cells(item.path, fs_path, data, props, sqlite_limits)
     elif kind == "sqlite-journal":

@@ -28,12 +28,13 @@ import subprocess
 from typing import Callable, Iterator, Optional, Sequence
 
 from .carriers import carrier_kind, is_dependency_dir
+from ..models import Provenance
 from .interface import SourceItem
 from .pathfilter import GIT_IGNORE_FILES, PathFilter
 
 SkipFn = Callable[[str, str], None]
 IGNORED_MODES = ("carriers", "none", "all")
-NOT_COMMITTED = (("not_committed", "git-ignored"),)
+NOT_COMMITTED = Provenance(not_committed="git-ignored")
 """Property of an item git ignores (and so never committed)."""
 
 # Subtree states of the walk.
@@ -192,7 +193,7 @@ def _walk_dir(w: _Walk, rel_dir: str, state: int, repo: str) -> Iterator[SourceI
                 continue
             if w.own.ignored(rel, False):
                 continue
-            props: tuple[tuple[str, str], ...] = ()
+            props = Provenance()
             if state != _NORMAL or w.git.ignored(rel, False):
                 if tracked.file(repo, rel):
                     pass  # git tracks it: in the repository, whatever .gitignore says
@@ -223,11 +224,11 @@ def _names(path: str) -> set[str]:
 
 
 def _file_item(display: str, fs_path: str, st: os.stat_result, max_size: int,
-               on_skip: SkipFn, properties: tuple[tuple[str, str], ...] = ()) -> Optional[SourceItem]:
+               on_skip: SkipFn, provenance: Provenance = Provenance()) -> Optional[SourceItem]:
     if not stat.S_ISREG(st.st_mode):
         on_skip(display, "not a regular file")
         return None
     if max_size and st.st_size > max_size:
         on_skip(display, f"larger than --max-file-size ({st.st_size} > {max_size} bytes)")
         return None
-    return SourceItem(path=display, size=st.st_size, fs_path=fs_path, properties=properties)
+    return SourceItem(path=display, size=st.st_size, fs_path=fs_path, provenance=provenance)

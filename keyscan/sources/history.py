@@ -10,7 +10,7 @@ from typing import Callable, Optional, Sequence
 from ..detect.engine import Engine
 from ..documents import Document
 from ..documents.document import sniff_binary
-from ..models import Finding, ScanOptions, SkippedFile
+from ..models import Finding, Provenance, ScanOptions, SkippedFile
 from ..pipeline import scan_document
 from . import git
 from .filesystem import _display
@@ -94,11 +94,9 @@ def _scan_patch(engine: Engine, chunk: bytes, target: _Target, seen_blobs: set[s
             out.skipped.append(SkippedFile(
                 where, f"added lines larger than --max-file-size ({len(data)} > {max_file_size} bytes)"))
             continue
-        props: tuple[tuple[str, str], ...] = ()
-        if cp.commit:
-            props = (("commit", cp.commit), ("commitDate", cp.date), ("commitPath", fp.path),
-                     ("blob", fp.blob))
-        doc = Document(path=where, data=data, properties=props, line_map=fp.numbers)
+        prov = Provenance(commit=cp.commit, commit_date=cp.date, commit_path=fp.path,
+                          blob=fp.blob) if cp.commit else Provenance()
+        doc = Document(path=where, data=data, provenance=prov, line_map=fp.numbers)
         out.findings.extend(scan_document(doc, engine))
         out.skipped.extend(SkippedFile(where, msg) for msg in doc.failures)
 

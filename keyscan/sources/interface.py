@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
+from ..models import Provenance
+
 
 @dataclass(frozen=True)
 class SourceItem:
@@ -18,7 +20,8 @@ class SourceItem:
     size: int
     fs_path: Optional[str] = None
     data: Optional[bytes] = field(default=None, repr=False)
-    properties: tuple[tuple[str, str], ...] = ()
+    provenance: Provenance = Provenance()
+    """Where the item comes from beyond its path (archive member, database cell, commit...)."""
     start: int = 0
     """Byte range ``[start, stop)`` of a large file split across workers
     (``start`` is a line start; ``stop`` -1 means to the end)."""

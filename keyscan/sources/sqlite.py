@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Generator, Iterator, Optional, Union
 from urllib.parse import quote
 
-from ..models import SkippedFile
+from ..models import Provenance, SkippedFile
 from .interface import SourceItem
 
 MAGIC = b"SQLite format 3\x00"
@@ -64,7 +64,7 @@ def is_sidecar(head: bytes) -> bool:
     return head.startswith(_SIDECARS)
 
 
-def sidecar_strings(path: str, fs_path: Optional[str], data: Optional[bytes], properties: tuple[tuple[str, str], ...],
+def sidecar_strings(path: str, fs_path: Optional[str], data: Optional[bytes], provenance: Provenance,
                     limits: SqliteLimits = SqliteLimits()) -> Iterator[Union[SourceItem, SkippedFile]]:
     """The printable strings of a ``-wal``/``-journal`` file, as one document."""
     try:
@@ -79,7 +79,7 @@ def sidecar_strings(path: str, fs_path: Optional[str], data: Optional[bytes], pr
         data = data[:limits.max_bytes]
     raw = b"\n".join(_STRINGS.findall(data))
     yield SourceItem(path=path, size=len(raw), data=raw,
-                     properties=properties + (("cell", "journal pages (strings)"),))
+                     provenance=replace(provenance, cell="journal pages (strings)"))
 
 
 def _quote_ident(name: str) -> str:
@@ -129,7 +129,7 @@ def _row_name(key: object, rowid: Optional[int], key_col: Optional[str]) -> str:
 
 
 def cells(path: str, fs_path: Optional[str] = None, data: Optional[bytes] = None,
-          properties: tuple[tuple[str, str], ...] = (),
+          provenance: Provenance = Provenance(),
           limits: SqliteLimits = SqliteLimits()) -> Iterator[Union[SourceItem, SkippedFile]]:
     """The cells of the database at ``fs_path`` (or in ``data``), shown as
     ``path``; a :class:`SkippedFile` says what could not be read."""
@@ -149,13 +149,13 @@ def cells(path: str, fs_path: Optional[str] = None, data: Optional[bytes] = None
         for table in tables:
             if budget <= 0:
                 break  # reported by the table that reached it
-            read = yield from _table(conn, path, table, properties, limits, budget)
+            read = yield from _table(conn, path, table, provenance, limits, budget)
             budget -= read
     finally:
         conn.close()
 
 
-def _table(conn: sqlite3.Connection, path: str, table: str, properties: tuple[tuple[str, str], ...],
+def _table(conn: sqlite3.Connection, path: str, table: str, provenance: Provenance,
            limits: SqliteLimits, budget: int) -> Generator[Union[SourceItem, SkippedFile], None, int]:
     """Yield one table's cells; return the bytes read."""
     q = _quote_ident(table)
@@ -209,7 +209,7 @@ def _table(conn: sqlite3.Connection, path: str, table: str, properties: tuple[tu
                 cell = where if kv and col != key_col else f"{where}, column {col}"
                 read += len(raw)
                 yield SourceItem(path=path, size=len(raw), data=raw,
-                                 properties=properties + (("cell", cell),))
+                                 provenance=replace(provenance, cell=cell))
             if read >= budget:
                 yield SkippedFile(path, f"partly read: table {table} after row {rows} and later tables not read "
                                   f"(over {limits.max_bytes} bytes per database)")
