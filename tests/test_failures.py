@@ -193,13 +193,13 @@ def test_a_killed_worker_fails_the_scan_with_exit_3(tmp_path):
 
 
 def test_a_killed_history_worker_fails_the_scan(repo, monkeypatch):
-    from keyscan.sources import history
+    from keyscan.pipeline import runner
     from keyscan.errors import ScanError
 
     for i in range(4):
         (repo / f"f{i}.env").write_text(f"N={i}\n")
         commit(repo, f"c{i}", f"2024-01-0{i + 1}T10:00:00+00:00")
-    monkeypatch.setattr(history, "HISTORY_PARALLEL_MIN_COMMITS", 2)
+    monkeypatch.setattr(runner, "HISTORY_PARALLEL_MIN_COMMITS", 2)
     monkeypatch.setenv("KEYSCAN_TEST_WORKER", "kill")
     with pytest.raises(ScanError, match="^a worker process was killed by SIGKILL"):
         scan(ScanOptions(paths=(str(repo),), history=True, jobs=2))

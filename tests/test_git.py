@@ -139,13 +139,13 @@ def test_history_branch_and_max_commits(repo):
 
 
 def test_history_parallel_equals_serial(repo, monkeypatch):
-    from keyscan.sources import history
+    from keyscan.pipeline import runner
 
     for i in range(30):
         (repo / f"f{i}.txt").write_text(f"v{i}\n" + ("T=" + TOKEN + "\n" if i % 7 == 0 else ""))
         commit(repo, f"c{i}", f"2024-05-{i % 28 + 1:02d}T00:00:00+00:00")
     serial = scan(ScanOptions(paths=(str(repo),), history=True, jobs=1))
-    monkeypatch.setattr(history, "HISTORY_PARALLEL_MIN_COMMITS", 2)
+    monkeypatch.setattr(runner, "HISTORY_PARALLEL_MIN_COMMITS", 2)
     parallel = scan(ScanOptions(paths=(str(repo),), history=True, jobs=2))
     assert serial.findings == parallel.findings
     assert len(serial.findings) == 5

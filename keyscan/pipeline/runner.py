@@ -13,21 +13,23 @@ import itertools
 import os
 import sys
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Iterator, Optional
+from typing import Callable, Iterable, Iterator, Optional, Union
 
 from ..detect.engine import Engine
 from ..documents.chunked import CHUNK_SIZE, split_ranges
 from ..documents.document import WIDE_BOMS, sniff_binary
 from ..errors import UsageError
 from ..models import Finding, ScanOptions, SkippedFile
-from ..sources import SourceItem, walk
+from ..documents import Document
+from ..sources import SourceItem, git, history, walk
 from ..sources.containers import container_kind
 from ..sources.pathfilter import PathFilter
-from .document import scan_bytes, scan_chunked, strict_mode
-from .workers import init_worker, make_pool, running, worker_context
+from .document import scan_bytes, scan_chunked, scan_document, strict_mode
+from .workers import WorkerPool, init_worker, make_pool, running, worker_context
 
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024
 PARALLEL_MIN_FILES = 64
+HISTORY_PARALLEL_MIN_COMMITS = 200
 BATCH_BYTES = 2 * 1024 * 1024
 BATCH_FILES = 256
 
@@ -50,21 +52,17 @@ def run(engine: Engine, options: ScanOptions) -> RunResult:
     first and overlap the working-tree scan)."""
     out = RunResult()
     if options.staged or options.diff_ref:
-        from ..sources import history
-
         for path in options.paths:
             if options.staged:
-                got = history.scan_staged(engine, path, options)
+                got = scan_staged(engine, path, options)
             else:
-                got = history.scan_diff(engine, path, options.diff_ref or "", options)
+                got = scan_diff(engine, path, options.diff_ref or "", options)
             out.findings += got.findings
             out.skipped += got.skipped
         return out
-    started = []
+    started: list[HistoryScan] = []
     if options.history:  # history workers first: they overlap the working-tree scan
-        from ..sources import history
-
-        started = [history.HistoryScan(engine, p, options) for p in options.paths if p != "-"]
+        started = [HistoryScan(engine, p, options) for p in options.paths if p != "-"]
     try:
         items = iter_items(options, out.skipped)
         findings, skipped2, out.bytes_scanned, out.files_scanned = run_items(engine, items, options)
@@ -363,3 +361,120 @@ def _run_serial(engine: Engine, items: list[SourceItem], options: ScanOptions):
         if options.progress:
             options.progress(done, len(items))
     return findings, skipped, nbytes, nfiles
+
+
+# --------------------------------------------------------------------------
+# Git sources: history commits, staged changes, diffs (keyscan/sources/history.py)
+
+
+@dataclass
+class GitScan:
+    """What a git mode found, skipped and could not read."""
+
+    findings: list[Finding] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
+    commits: int = 0
+    errors: list[str] = field(default_factory=list)
+    """What git could not give keyscan (findings may be missing: exit 3)."""
+
+    def add(self, other: "GitScan") -> None:
+        self.findings += other.findings
+        self.skipped += other.skipped
+        self.commits += other.commits
+        self.errors += other.errors
+
+
+def scan_documents(engine: Engine, docs: Iterable[Union[Document, SkippedFile]], out: GitScan) -> GitScan:
+    """Scan what a git source yields into ``out``."""
+    for doc in docs:
+        if isinstance(doc, SkippedFile):
+            out.skipped.append(doc)
+            continue
+        out.findings.extend(scan_document(doc, engine))
+        out.skipped.extend(SkippedFile(doc.path, msg) for msg in doc.failures)
+    return out
+
+
+def _scan_commits(engine: Engine, target: history.Target, commits: list[str], max_file_size: int) -> GitScan:
+    report = git.StreamReport()
+    out = scan_documents(engine, history.commit_documents(target, commits, max_file_size, engine.prefilter.hits,
+                                                          report), GitScan())
+    out.commits = report.commits
+    out.errors += history.stream_errors(report)
+    return out
+
+
+def _scan_commits_in_worker(args: tuple) -> GitScan:
+    root, display_root, commits, max_file_size, exclude, keyscanignore = args
+    target = history.Target(display_root, root, exclude, keyscanignore)
+    return _scan_commits(worker_context().engine, target, commits, max_file_size)
+
+
+class HistoryScan:
+    """A history scan started in worker processes: :meth:`result` waits for it.
+
+    Started before the working tree is scanned, so the two overlap (git's
+    diffing is most of the cost of a history scan and runs in its own
+    processes)."""
+
+    def __init__(self, engine: Engine, path: str, options: ScanOptions,
+                 progress: Optional[Callable[[int, int], None]] = None):
+        self._engine, self._path, self._options, self._progress = engine, path, options, progress
+        self._target = history.Target(path, exclude=options.exclude, keyscanignore=options.keyscanignore)
+        self._commits = history.commits_to_scan(self._target, options)
+        self._pool: Optional[WorkerPool] = None
+        self._pending: list = []
+        self._parts: list[list[str]] = []
+        jobs = options.jobs or (os.cpu_count() or 1)
+        if jobs > 1 and len(self._commits) >= HISTORY_PARALLEL_MIN_COMMITS:
+            # One contiguous range of commits per worker keeps git's delta-base
+            # cache warm (interleaved commits cost git half as much again).
+            self._parts = git.split_contiguous(self._commits, jobs)
+            self._pool = make_pool(jobs, init_worker, (engine,))
+            self._pending = [self._pool.submit(_scan_commits_in_worker,
+                                               (self._target.root, path, p, options.max_file_size,
+                                                options.exclude, options.keyscanignore))
+                             for p in self._parts]
+
+    def result(self) -> GitScan:
+        """Findings in lines added by any commit reachable from all refs (or ``options.branch``).
+
+        Each finding's provenance names the *earliest* commit that added the
+        secret to that path (commit, date, path in the commit, blob).
+        """
+        if not self._commits:
+            return GitScan()
+        if self._pool is None:
+            found = _scan_commits(self._engine, self._target, self._commits, self._options.max_file_size)
+        else:
+            pool, self._pool = self._pool, None
+            found = GitScan()
+            with running(pool):
+                for i, res in enumerate(pool.results(self._pending), 1):
+                    found.add(res)
+                    if self._progress:
+                        self._progress(i, len(self._parts))
+        found.findings = history.earliest(found.findings, {c: i for i, c in enumerate(self._commits)})  # newest first
+        found.skipped = sorted(set(found.skipped), key=lambda s: (s.path, s.reason))
+        return found
+
+    def cancel(self) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool = None
+
+
+def scan_history(engine: Engine, path: str, options: ScanOptions,
+                 progress: Optional[Callable[[int, int], None]] = None) -> GitScan:
+    """:class:`HistoryScan`, started and awaited."""
+    return HistoryScan(engine, path, options, progress).result()
+
+
+def scan_staged(engine: Engine, path: str, options: ScanOptions) -> GitScan:
+    """Findings in what the next commit adds (the index against HEAD)."""
+    return scan_documents(engine, history.staged_documents(path, options, engine.prefilter.hits), GitScan())
+
+
+def scan_diff(engine: Engine, path: str, ref: str, options: ScanOptions) -> GitScan:
+    """Findings in lines added since ``ref`` (for pull requests)."""
+    return scan_documents(engine, history.diff_documents(path, ref, options, engine.prefilter.hits), GitScan())
