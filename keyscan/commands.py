@@ -221,7 +221,7 @@ def scan_cmd(paths: tuple[str, ...], fmt: str, output: Optional[str], show_secre
         git_ignored="none" if no_ignored else "all" if all_files else "carriers", decode_depth=decode_depth,
         ai_home=ai_home,
         follow_symlinks=follow_symlinks, jobs=jobs, engine=engine, history=history, since=since, branch=branch,
-        max_commits=max_commits, staged=staged, diff_ref=diff, read_stdin=True, no_config=no_config)
+        max_commits=max_commits, staged=staged, diff_ref=diff, no_config=no_config)  # stdin: read in chunks by the runner
     _say_loaded(settings)
     result = _run_scan(settings.options, progress=not (no_progress or quiet))
     if settings.config_changes:
@@ -585,8 +585,7 @@ def report_cmd(paths: tuple[str, ...], output: Optional[str], title: str, top: i
     from .report.markdown import render_markdown
 
     settings = resolve_settings(paths, config_file=config, rules=rules, disable_rules=disable_rule,
-                                entropy=False if no_entropy else None, min_severity=min_severity,
-                                read_stdin=True)
+                                entropy=False if no_entropy else None, min_severity=min_severity)
     result = _run_scan(settings.options, progress=not no_progress)
     ctx = ReportContext(root=os.getcwd())
     text = render_markdown(result, ctx, title=title, top=top)

@@ -180,3 +180,63 @@ def test_chunk_boundary_position_matches_the_document():
         for k in range(len(text) + 1):
             offset = len(text[:k].encode())
             assert _position(buf, offset, line_base, col_base) == doc.position(k), (text, k)
+
+
+class _Stdin:
+    """sys.stdin with a binary ``buffer`` that records the largest read."""
+
+    def __init__(self, data: bytes):
+        import io
+
+        self._raw = io.BytesIO(data)
+        self.largest = 0
+        self.buffer = self
+
+    def read(self, n: int = -1) -> bytes:
+        block = self._raw.read(n)
+        self.largest = max(self.largest, len(block))
+        return block
+
+
+def _stdin_findings(monkeypatch, data: bytes, chunk_size: int, extra: tuple[str, ...] = ()):
+    fake = _Stdin(data)
+    monkeypatch.setattr("sys.stdin", fake)
+    res = scan(ScanOptions(paths=("-", *extra), chunk_size=chunk_size, max_file_size=0, jobs=1))
+    got = [(f.path, f.rule_id, f.secret, f.start_line, f.start_column, f.end_line, f.end_column)
+           for f in res.findings]
+    return got, res, fake
+
+
+def test_stdin_is_read_in_chunks_like_the_same_bytes_as_a_file(tmp_path, monkeypatch):
+    """Piped input larger than a chunk is read chunk by chunk (no read larger
+    than the chunk size: memory bounded), with the findings, lines and columns
+    of scanning the same bytes as a file, keys across chunk boundaries included."""
+    rnd = random.Random(11)
+    lines = []
+    for i in range(300):
+        lines.append(f"{'x' * rnd.randrange(0, 70)} GITHUB_TOKEN={_ghp(500 + i)} # {i}" if i % 4 == 0
+                     else "filler " * rnd.randrange(1, 25))
+    data = ("\n".join(lines) + "\n").encode()
+    path = tmp_path / "same.log"
+    path.write_bytes(data)
+    # the first read (the chunk size) ends inside a key
+    chunk = data.index(_ghp(500 + 60).encode()) + 10
+    as_file = [("<stdin>", *f) for f in _findings(path, chunk)]
+    assert len(as_file) == 75
+    got, res, fake = _stdin_findings(monkeypatch, data, chunk)
+    assert got == as_file
+    assert fake.largest <= chunk
+    assert (res.files_scanned, res.bytes_scanned) == (1, len(data))
+    # with a file named too, both are scanned and counted
+    got2, res2, _ = _stdin_findings(monkeypatch, data, chunk, (str(path),))
+    assert sorted(got2) == sorted(as_file + [(str(path), *f[1:]) for f in as_file])
+    assert (res2.files_scanned, res2.bytes_scanned) == (2, 2 * len(data))
+
+
+def test_small_or_binary_stdin_is_read_whole(monkeypatch):
+    key = _ghp(7)
+    got, res, fake = _stdin_findings(monkeypatch, f"a\nGITHUB_TOKEN={key}\n".encode(), 4096)
+    assert [g[1:4] for g in got] == [("github-pat-classic", key, 2)]
+    data = b"\x00\x01" * 5000 + f"\nGITHUB_TOKEN={key}\n".encode()
+    got, res, fake = _stdin_findings(monkeypatch, data, 4096)
+    assert got == [] and [(s.path, s.reason) for s in res.skipped] == [("<stdin>", "binary")]

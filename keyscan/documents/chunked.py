@@ -14,12 +14,14 @@ chunk starts at a line start inside that overlap whenever there is one:
   truncated.
 
 Memory is bounded by the chunk size (plus what the pipeline needs per chunk),
-whatever the size of the file.
+whatever the size of the file.  Standard input is read the same way
+(:func:`read_chunks`, forward only), so piping a file gives the findings,
+lines and columns of scanning it.
 """
 
 from __future__ import annotations
 
-from typing import Iterator, Optional
+from typing import Iterator, Optional, Protocol
 
 from ..models import Provenance
 from .document import Document
@@ -27,6 +29,10 @@ from .document import Document
 CHUNK_SIZE = 8 * 1024 * 1024
 MAX_OVERLAP = 256 * 1024
 """Longer than any rule window (the longest, JWT, reaches 24,000 characters)."""
+
+
+class Readable(Protocol):
+    def read(self, n: int = -1, /) -> bytes: ...
 
 
 def overlap_for(chunk_size: int) -> int:
@@ -60,41 +66,51 @@ def _newlines_before(fh, start: int) -> int:
 
 
 def chunks(display: str, fs_path: str, chunk_size: int, overlap: int, provenance: Provenance,
-            start: int = 0, stop: int = -1) -> Iterator[tuple[Document, Optional[tuple[int, int]]]]:
+           start: int = 0, stop: int = -1) -> Iterator[tuple[Document, Optional[tuple[int, int]]]]:
     """``(document, (line, column) from which findings belong to the next
     chunk or range, or None for "all of them")``."""
-    col_base = 0
-    buf = b""
     with open(fs_path, "rb") as fh:
         line_base = 1 + (_newlines_before(fh, start) if start else 0)
         fh.seek(start)
-        buf_off = start  # file offset of buf[0]
-        while True:
-            need = chunk_size - len(buf)
-            block = fh.read(need)
-            buf += block
-            eof = len(block) < need
-            doc = Document(path=display, data=buf, provenance=provenance, col_offset=col_base,
-                           line_map=range(line_base, line_base + buf.count(b"\n") + 1))
-            limit = stop - buf_off if stop >= 0 else -1  # where the range ends in buf
-            if eof or (limit >= 0 and len(buf) >= limit + overlap):
-                own = None
-                if 0 <= limit < len(buf):
-                    own = _position(buf, limit, line_base, col_base)
-                yield doc, own
-                return
-            nxt = _next_start(buf, overlap)
-            yield doc, _position(buf, nxt, line_base, col_base)
-            consumed = buf[:nxt]
-            newlines = consumed.count(b"\n")
-            line_base += newlines
-            if consumed.endswith(b"\n"):
-                col_base = 0
-            else:  # mid-line: the next chunk's first line continues this one
-                chars = len(consumed[consumed.rfind(b"\n") + 1:].decode("utf-8", "replace"))
-                col_base = chars if newlines else col_base + chars
-            buf_off += nxt
-            buf = buf[nxt:]
+        yield from read_chunks(fh, display, chunk_size, overlap, provenance, line_base=line_base,
+                               offset=start, stop=stop)
+
+
+def read_chunks(fh: Readable, display: str, chunk_size: int, overlap: int,
+                provenance: Provenance, *, prefix: bytes = b"", line_base: int = 1,
+                offset: int = 0, stop: int = -1) -> Iterator[tuple[Document, Optional[tuple[int, int]]]]:
+    """:func:`chunks` of an open binary stream, read forward only (standard
+    input): ``prefix`` holds bytes already read from it, ``offset`` is the
+    stream position of its first byte and ``line_base`` that byte's line."""
+    col_base = 0
+    buf = prefix
+    buf_off = offset  # stream offset of buf[0]
+    while True:
+        need = max(0, chunk_size - len(buf))
+        block = fh.read(need) if need else b""
+        buf += block
+        eof = len(block) < need
+        doc = Document(path=display, data=buf, provenance=provenance, col_offset=col_base,
+                       line_map=range(line_base, line_base + buf.count(b"\n") + 1))
+        limit = stop - buf_off if stop >= 0 else -1  # where the range ends in buf
+        if eof or (limit >= 0 and len(buf) >= limit + overlap):
+            own = None
+            if 0 <= limit < len(buf):
+                own = _position(buf, limit, line_base, col_base)
+            yield doc, own
+            return
+        nxt = _next_start(buf, overlap)
+        yield doc, _position(buf, nxt, line_base, col_base)
+        consumed = buf[:nxt]
+        newlines = consumed.count(b"\n")
+        line_base += newlines
+        if consumed.endswith(b"\n"):
+            col_base = 0
+        else:  # mid-line: the next chunk's first line continues this one
+            chars = len(consumed[consumed.rfind(b"\n") + 1:].decode("utf-8", "replace"))
+            col_base = chars if newlines else col_base + chars
+        buf_off += nxt
+        buf = buf[nxt:]
 
 
 def _position(buf: bytes, offset: int, line_base: int, col_base: int) -> tuple[int, int]:

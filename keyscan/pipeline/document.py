@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import replace
-from typing import Optional
+from typing import BinaryIO, Iterable, Optional
 
 from ..decoders import decoders_for
 from ..detect.engine import Engine, RuleBudget
 from ..documents import Document, read_document
-from ..documents.chunked import CHUNK_SIZE, chunks, overlap_for
+from ..documents.chunked import CHUNK_SIZE, chunks, overlap_for, read_chunks
 from ..findings import Candidate, build_finding, resolve_overlaps
 from ..models import Finding, Provenance
 from ..redact import is_password_class, redact
@@ -182,13 +182,43 @@ def scan_chunked(engine: Engine, display: str, fs_path: str, chunk_size: int = C
     file), only findings that start inside it are returned: the range is read
     ``overlap`` bytes past ``stop`` so that a secret across the boundary is
     whole, and the next range leaves it to this one."""
-    findings: list[Finding] = []
     overlap = overlap_for(chunk_size)
     size = os.path.getsize(fs_path)
-    for doc, own_until in chunks(display, fs_path, chunk_size, overlap, provenance, start, stop):
+    docs = chunks(display, fs_path, chunk_size, overlap, provenance, start, stop)
+    return _scan_chunks(engine, docs, strict, failures), max(0, min(size, stop if stop >= 0 else size) - start)
+
+
+def scan_stream(engine: Engine, display: str, stream: BinaryIO, chunk_size: int = CHUNK_SIZE,
+                provenance: Provenance = Provenance(), prefix: bytes = b"", *,
+                strict: Optional[bool] = None, failures: Optional[list[str]] = None) -> tuple[list[Finding], int]:
+    """Findings of a stream read forward only (standard input), chunk by chunk
+    as :func:`scan_chunked` reads a file (same findings, lines and columns),
+    and the number of bytes read; ``prefix`` holds bytes already read from it."""
+    counted = _Counted(stream)
+    docs = read_chunks(counted, display, chunk_size, overlap_for(chunk_size), provenance, prefix=prefix)
+    return _scan_chunks(engine, docs, strict, failures), len(prefix) + counted.read_bytes
+
+
+class _Counted:
+    """A binary stream that counts the bytes read from it."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self.read_bytes = 0
+
+    def read(self, n: int = -1) -> bytes:
+        block = self._stream.read(n)
+        self.read_bytes += len(block)
+        return block
+
+
+def _scan_chunks(engine: Engine, docs: Iterable[tuple[Document, Optional[tuple[int, int]]]],
+                 strict: Optional[bool], failures: Optional[list[str]]) -> list[Finding]:
+    findings: list[Finding] = []
+    for doc, own_until in docs:
         for f in scan_document(doc, engine, strict):
             if own_until is None or (f.start_line, f.start_column) < own_until:
                 findings.append(f)
         if failures is not None:
             failures.extend(m for m in doc.failures if m not in failures)  # once per file
-    return findings, max(0, min(size, stop if stop >= 0 else size) - start)
+    return findings

@@ -24,7 +24,7 @@ from ..documents import Document
 from ..sources import SourceItem, git, history, walk
 from ..sources.containers import container_kind
 from ..sources.pathfilter import PathFilter
-from .document import scan_bytes, scan_chunked, scan_document, strict_mode
+from .document import scan_bytes, scan_chunked, scan_document, scan_stream, strict_mode
 from .workers import WorkerPool, init_worker, make_pool, running, worker_context
 
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024
@@ -64,8 +64,14 @@ def run(engine: Engine, options: ScanOptions) -> RunResult:
     if options.history:  # history workers first: they overlap the working-tree scan
         started = [HistoryScan(engine, p, options) for p in options.paths if p != "-"]
     try:
+        streamed: list[Finding] = []
+        if "-" in options.paths and options.stdin_data is None:
+            options, streamed = _scan_stdin(engine, options, out)
         items = iter_items(options, out.skipped)
-        findings, skipped2, out.bytes_scanned, out.files_scanned = run_items(engine, items, options)
+        findings, skipped2, nbytes, nfiles = run_items(engine, items, options)
+        findings += streamed
+        out.bytes_scanned += nbytes
+        out.files_scanned += nfiles
         out.skipped.extend(skipped2)
         if options.history:
             found: list[Finding] = []
@@ -82,6 +88,28 @@ def run(engine: Engine, options: ScanOptions) -> RunResult:
         for h in started:
             h.cancel()
     return out
+
+
+def _scan_stdin(engine: Engine, options: ScanOptions, out: RunResult) -> tuple[ScanOptions, list[Finding]]:
+    """Standard input larger than a chunk is scanned here, read chunk by chunk
+    like a large file (memory bounded by the chunk size, same findings, lines
+    and columns as scanning the bytes as a file), and ``-`` is dropped from the
+    paths; otherwise (it fits in a chunk, or is binary or UTF-16/32 and must be
+    read whole) its bytes go in ``stdin_data`` and it is scanned as one item."""
+    stream = sys.stdin.buffer
+    size = options.chunk_size
+    head = stream.read(size) if size > 0 else stream.read()
+    more = stream.read(1) if size > 0 and len(head) == size else b""
+    if not more or sniff_binary(head[:8192]) or head.startswith(WIDE_BOMS):
+        data = head + more + (stream.read() if more else b"")
+        return replace(options, stdin_data=data), []
+    notes: list[str] = []
+    found, nbytes = scan_stream(engine, options.stdin_name, stream, size, prefix=head + more,
+                                strict=options.strict or None, failures=notes)
+    out.skipped.extend(SkippedFile(options.stdin_name, msg) for msg in notes)
+    out.bytes_scanned += nbytes
+    out.files_scanned += 1
+    return replace(options, paths=tuple(p for p in options.paths if p != "-")), found
 
 
 def _scan_batch_in_worker(batch: list[SourceItem]):
