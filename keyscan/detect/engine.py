@@ -30,7 +30,7 @@ from .prefilter import Expr, HyperscanPrefilter, Prefilter, PythonPrefilter, hyp
 
 REGEX_TIMEOUT = 2.0  # seconds per window; a pathological input cannot hang a scan
 RULE_BUDGET = 10.0
-"""Seconds of regex time one rule may spend on one document (all its windows,
+"""CPU seconds of regex time one rule may spend on one document (all its windows,
 the raw text and every decoded view): a rule over it is disabled for the rest
 of the document and reported with its id."""
 
@@ -283,16 +283,19 @@ class Engine:
 
 
 class _Clock:
-    """One rule's regex time in one :meth:`Engine.scan` call, charged to its budget."""
+    """One rule's regex time in one :meth:`Engine.scan` call, charged to its
+    budget.  CPU time of this thread, so other processes' load (a busy CI
+    machine) never disables a rule; each regex call's time-out (wall clock) is
+    what is left of the budget, so a call never runs far past it."""
 
     def __init__(self, budget: RuleBudget, rule_id: str) -> None:
         self.budget, self.rule_id = budget, rule_id
-        self.start = time.perf_counter()
+        self.start = time.thread_time()
         self.deadline = self.start + budget.seconds - budget.spent.get(rule_id, 0.0)
 
     def timeout(self) -> Optional[float]:
         """The time-out of the next regex call (None: the budget is used up)."""
-        left = self.deadline - time.perf_counter()
+        left = self.deadline - time.thread_time()
         if left <= 0:
             self.budget.disabled.add(self.rule_id)
             return None
@@ -306,7 +309,7 @@ class _Clock:
 
     def stop(self) -> None:
         spent = self.budget.spent
-        spent[self.rule_id] = spent.get(self.rule_id, 0.0) + time.perf_counter() - self.start
+        spent[self.rule_id] = spent.get(self.rule_id, 0.0) + time.thread_time() - self.start
 
 def _contains_hit(spans: list[tuple[int, int]], starts: list[int], ms: int, me: int) -> bool:
     j = bisect.bisect_left(starts, ms)
