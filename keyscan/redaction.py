@@ -132,12 +132,17 @@ class FileChange:
     of a split secret, now empty)."""
 
     def diff(self) -> str:
-        """Unified diff, with the removed secrets shown short (never in clear)."""
+        """Unified diff, with the removed secrets shown short (never in clear);
+        the file name and lines with :func:`keyscan.output.printable` escapes
+        (no raw escape sequence or carriage return reaches the terminal)."""
+        from .output import printable
+
         after = _text_of(self.redacted)
+        name = printable(self.path.lstrip('/'))
         lines = difflib.unified_diff(self.preview_before.splitlines(keepends=True), after.splitlines(keepends=True),
-                                     f"a/{self.path.lstrip('/')}", f"b/{self.path.lstrip('/')}")
-        return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
-                       for line in lines)
+                                     f"a/{name}", f"b/{name}")
+        return "".join(printable(line[:-1], keep="\t") + "\n" if line.endswith("\n")
+                       else printable(line, keep="\t") + "\n\\ No newline at end of file\n" for line in lines)
 
 
 @dataclass(frozen=True)

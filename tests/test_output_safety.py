@@ -396,3 +396,14 @@ def test_sarif_context_region_is_a_proper_superset(tmp_path):
                  if r["locations"][0]["physicalLocation"]["region"]["endColumn"]
                  - r["locations"][0]["physicalLocation"]["region"]["startColumn"] > 240]
     assert checked and long_ones
+
+
+def test_redact_diff_escapes_names_and_lines(tmp_path):
+    with open(os.path.join(os.fsencode(str(tmp_path)), b"\xff\x1b[2J.env"), "wb") as fh:
+        fh.write(f"A=1\x1b[1A\r\nTOKEN={KEY}\r\n".encode())
+    proc = _keyscan("redact", ".", "--no-progress", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    out = _safe(proc.stdout, "redact diff")
+    assert "\r" not in out
+    assert out.splitlines()[:2] == [r"--- a/\xff\x1b[2J.env", r"+++ b/\xff\x1b[2J.env"]
+    assert r" A=1\x1b[1A\r" in out.splitlines()
