@@ -4,8 +4,9 @@ Rule regexes run on text keyscan does not control, so a pattern must not be
 able to backtrack without bound.  The policy is checked when a rule is loaded
 (built-in and ``--rules`` rules alike) and by ``keyscan rules check``:
 
-* **no backreferences or conditionals** (``\\1``, ``(?P=name)``, ``\\g<n>``,
-  ``(?(1)...)``);
+* **no backreferences, conditionals, recursion or fuzzy matching**
+  (``\\1``, ``(?P=name)``, ``\\g<n>``, ``(?(1)...)``, ``(?R)``, ``(?&name)``,
+  ``(?:abc){e<=2}``);
 * **bounded lengths**: every quantifier has a finite upper bound, at most
   :data:`MAX_BOUND` (``*``, ``+`` and ``{m,}`` are refused: write
   ``\\S{1,256}``, ``[\\s\\S]{0,300}?``);
@@ -34,10 +35,12 @@ import regex
 MAX_BOUND = 65536
 """The largest upper bound a quantifier may have."""
 
-_ORDER = ("backreference", "conditional", "nested quantifier", "repeated alternation", "unbounded", "")
+_ORDER = ("backreference", "conditional", "recursion", "fuzzy", "nested quantifier", "repeated alternation", "unbounded", "")
 """The order problems are reported in (the first is the most serious)."""
 _SAMPLE = "".join(map(chr, range(128))) + "\u00a0\u00e9\u00df\u0130\u2028\u4e2d\U0001f600"
 _ZERO_WIDTH = set("bBAZzG")
+_RECURSION = regex.compile(r"\(\?(?:R|[+-]?\d+|&\w+|P>\w+)\)")
+_FUZZY = regex.compile(r"\{[^{}]*(?:[eisd]\s*(?:<=?|=|>)|[<>]=?\s*[eisd])[^{}]*\}")
 _ESCAPE_BRACED = set("pPNx")
 
 
@@ -130,6 +133,11 @@ class _Lexer:
 
     def _group(self, ic: bool) -> Optional[_Node]:
         p, i = self.p, self.i
+        recursion = _RECURSION.match(p, i)
+        if recursion:
+            self.problems.append(f"recursion '{recursion.group()}'")
+            self.i = recursion.end()
+            return None
         head = regex.match(r"\((?:\?(?:[:>|=!]|<[=!]|P?<\w+>|P=\w+\)|\(|#|[a-zA-Z]*(?:-[a-zA-Z]*)?[:)]|))?", p[i:])
         assert head is not None  # the pattern matches the empty string after "("
         h = head.group()
@@ -157,6 +165,11 @@ class _Lexer:
 
     def _quantifier(self, node: _Node) -> None:
         p, i = self.p, self.i
+        fuzzy = _FUZZY.match(p, i)
+        if fuzzy:
+            self.problems.append(f"fuzzy matching '{fuzzy.group()}'")
+            self.i = fuzzy.end()
+            return
         m = regex.match(r"(?:\*|\+|\?|\{(\d*)(,?)(\d*)\})([?+]?)", p[i:])
         if m is None or (m.group().startswith("{") and not (m.group(1) or m.group(3))):
             return
@@ -182,8 +195,7 @@ def _class_end(p: str, i: int) -> int:
         j += 1
     if p[j:j + 1] == "]":
         j += 1
-    depth = 1
-    while j < len(p):
+    while j < len(p):  # rules use the regex module's version 0 syntax: no nested sets
         c = p[j]
         if c == "\\":
             j += 2
@@ -192,12 +204,8 @@ def _class_end(p: str, i: int) -> int:
             end = p.find(":]", j + 2)
             j = end + 2 if end > 0 else j + 1
             continue
-        if c == "[":
-            depth += 1
-        elif c == "]":
-            depth -= 1
-            if depth == 0:
-                return j + 1
+        if c == "]":
+            return j + 1
         j += 1
     return len(p)
 

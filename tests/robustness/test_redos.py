@@ -51,6 +51,11 @@ UNSAFE = {
     r"(['\"])(?P<secret>[a-z]{8,64})\1": "backreference '\\1'",
     r"(?P<q>x)(?P<secret>[a-z]{8})\g<q>": "backreference",
     r"(x)?(?(1)(?P<secret>[a-z]{8})|y)": "conditional",
+    r"(?P<secret>a{1,8}(?R)?)": "recursion '(?R)'",
+    r"(?P<x>a{1,8})(?P<secret>(?&x))": "recursion '(?&x)'",
+    r"(?P<secret>(?:token){e<=2})": "fuzzy matching '{e<=2}'",
+    r"[[](?P<secret>(a+)+)": "nested quantifier",  # "[" inside a set is a literal, not a nested set
+    r"[]a](?P<secret>a+)": "unbounded quantifier 'a+'",  # a leading "]" is a literal
 }
 
 SAFE = [
