@@ -28,16 +28,33 @@ class _Boom:
         return (os.system, (f"touch {self.marker}",))
 
 
-def _key(tmp_path, monkeypatch) -> str:
-    monkeypatch.setenv("KEYSCAN_CACHE_DIR", str(tmp_path / "c"))
-    build_engine(ScanOptions())
-    (entry,) = (tmp_path / "c").glob("engine-*.json")
-    return entry.name[len("engine-"):-len(".json")]
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """One real build into a fresh cache directory: (directory, key). The
+    compile takes seconds, so the other tests copy its entry instead."""
+    d = tmp_path_factory.mktemp("cache") / "c"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("KEYSCAN_CACHE_DIR", str(d))
+        build_engine(ScanOptions())
+    (entry,) = d.glob("engine-*.json")
+    return d, entry.name[len("engine-"):-len(".json")]
 
 
-def test_cache_is_json_in_private_dir(tmp_path, monkeypatch):
-    key = _key(tmp_path, monkeypatch)
+def _key(tmp_path, monkeypatch, built) -> str:
+    """A private cache directory at tmp_path/c holding the built entry."""
+    src, key = built
     d = tmp_path / "c"
+    d.mkdir(mode=0o700)
+    entry = d / f"engine-{key}.json"
+    entry.write_bytes((src / entry.name).read_bytes())
+    os.chmod(entry, 0o600)
+    monkeypatch.setenv("KEYSCAN_CACHE_DIR", str(d))
+    return key
+
+
+def test_cache_is_json_in_private_dir(built, monkeypatch):
+    d, key = built
+    monkeypatch.setenv("KEYSCAN_CACHE_DIR", str(d))
     assert stat.S_IMODE(d.stat().st_mode) == 0o700
     entry = d / f"engine-{key}.json"
     assert stat.S_IMODE(entry.stat().st_mode) == 0o600
@@ -50,8 +67,8 @@ def test_cache_is_json_in_private_dir(tmp_path, monkeypatch):
     assert [m.secret for m in engine.scan(text)] == [m.secret for m in fresh.scan(text)] == [TOKEN]
 
 
-def test_planted_pickle_runs_nothing(tmp_path, monkeypatch):
-    key = _key(tmp_path, monkeypatch)
+def test_planted_pickle_runs_nothing(tmp_path, monkeypatch, built):
+    key = _key(tmp_path, monkeypatch, built)
     d = tmp_path / "c"
     marker = tmp_path / "pwned"
     payload = pickle.dumps(_Boom(str(marker)))
@@ -74,8 +91,8 @@ def test_planted_pickle_runs_nothing(tmp_path, monkeypatch):
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="chown to another user needs root")
-def test_entry_owned_by_someone_else_is_ignored(tmp_path, monkeypatch):
-    key = _key(tmp_path, monkeypatch)
+def test_entry_owned_by_someone_else_is_ignored(tmp_path, monkeypatch, built):
+    key = _key(tmp_path, monkeypatch, built)
     entry = tmp_path / "c" / f"engine-{key}.json"
     assert cache.load(key) is not None
     os.chown(entry, 65534, 65534)
@@ -83,25 +100,25 @@ def test_entry_owned_by_someone_else_is_ignored(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("mode", [0o620, 0o602, 0o666])
-def test_entry_writable_by_others_is_ignored(tmp_path, monkeypatch, mode):
-    key = _key(tmp_path, monkeypatch)
+def test_entry_writable_by_others_is_ignored(tmp_path, monkeypatch, mode, built):
+    key = _key(tmp_path, monkeypatch, built)
     entry = tmp_path / "c" / f"engine-{key}.json"
     os.chmod(entry, mode)
     assert cache.load(key) is None
 
 
 @pytest.mark.parametrize("mode", [0o770, 0o777, 0o1777])
-def test_directory_writable_by_others_is_ignored(tmp_path, monkeypatch, mode):
-    key = _key(tmp_path, monkeypatch)
+def test_directory_writable_by_others_is_ignored(tmp_path, monkeypatch, mode, built, engine):
+    key = _key(tmp_path, monkeypatch, built)
     os.chmod(tmp_path / "c", mode)
     assert cache.load(key) is None
     before = sorted(p.name for p in (tmp_path / "c").iterdir())
-    build_engine(ScanOptions())  # nor is anything written there
+    cache.store("0" * 24, engine)  # nor is anything written there (build_engine stores this way)
     assert sorted(p.name for p in (tmp_path / "c").iterdir()) == before
 
 
-def test_symlinked_entry_is_ignored(tmp_path, monkeypatch):
-    key = _key(tmp_path, monkeypatch)
+def test_symlinked_entry_is_ignored(tmp_path, monkeypatch, built):
+    key = _key(tmp_path, monkeypatch, built)
     entry = tmp_path / "c" / f"engine-{key}.json"
     real = tmp_path / "elsewhere.json"
     os.replace(entry, real)
@@ -109,8 +126,8 @@ def test_symlinked_entry_is_ignored(tmp_path, monkeypatch):
     assert cache.load(key) is None
 
 
-def test_damaged_entry_is_rebuilt(tmp_path, monkeypatch):
-    key = _key(tmp_path, monkeypatch)
+def test_damaged_entry_is_rebuilt(tmp_path, monkeypatch, built):
+    key = _key(tmp_path, monkeypatch, built)
     entry = tmp_path / "c" / f"engine-{key}.json"
     doc = json.loads(entry.read_bytes())
     doc["prefilter"]["db"] = "AAAA"
