@@ -11,8 +11,21 @@ FIXTURES = ROOT / "fixtures"
 
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_cache(tmp_path_factory):
-    """Keep the compiled-rules cache out of the user's home during tests."""
-    os.environ["KEYSCAN_CACHE_DIR"] = str(tmp_path_factory.mktemp("keyscan-cache"))
+    """Keep the compiled-rules cache out of the user's home during tests. The
+    xdist workers of one run share it: the first compiles the built-in rules
+    (seconds) under a lock, the others then load them from the cache."""
+    import fcntl
+
+    from keyscan.api import build_engine
+    from keyscan.models import ScanOptions
+
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    cache_dir = shared / "keyscan-cache"
+    os.environ["KEYSCAN_CACHE_DIR"] = str(cache_dir)
+    with open(shared / "keyscan-cache.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        build_engine(ScanOptions())
     yield
 
 
