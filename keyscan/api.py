@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 from typing import Optional
@@ -17,7 +18,7 @@ from .pipeline.document import scan_bytes
 from .pipeline.runner import run
 from .ruleset import RuleCatalogue, builtin_rules_dir, load_rules
 from .ruleset.loader import rule_files
-from .suppress import apply_suppressions
+from .suppress import partition
 
 __all__ = ["build_engine", "rule_catalogue", "scan", "scan_bytes"]
 
@@ -85,10 +86,16 @@ def scan(options: ScanOptions) -> ScanResult:
 
     findings = mark(ran.findings, locations)  # sent to a model provider; the AI tool of an --ai-home finding
 
-    findings, suppressed = apply_suppressions(
+    findings, hidden = partition(
         findings, baseline=baseline, allow_values=options.allow_values, allow_regexes=options.allow_regexes)
-    findings = [f for f in enrich(findings) if f.severity.rank >= options.min_severity.rank]
+    floor = options.min_severity.rank
+    suppressed = Counter(kind for kind, _ in hidden)
+    if any(f.severity.rank < floor for f in findings):
+        suppressed["min-severity"] = sum(1 for f in findings if f.severity.rank < floor)
+    findings = [f for f in enrich(findings) if f.severity.rank >= floor]
     findings.sort(key=lambda f: f.sort_key)
+    # Suppressed findings a report would otherwise show stay in SARIF as suppressed results.
+    hidden = sorted(((kind, f) for kind, f in hidden if f.severity.rank >= floor), key=lambda h: h[1].sort_key)
     skipped.sort(key=lambda s: (s.path, s.reason))
     return ScanResult(
         findings=tuple(findings),
@@ -98,7 +105,8 @@ def scan(options: ScanOptions) -> ScanResult:
         duration=time.perf_counter() - t0,
         rules_loaded=len(engine.rules),
         engine=engine.kind,
-        suppressed=tuple(suppressed.items()),
+        suppressed=tuple(sorted(suppressed.items())),
+        suppressed_findings=tuple(hidden),
         commits_scanned=ran.commits,
         errors=tuple(ran.errors),
         catalogue=RuleCatalogue(engine.rules),

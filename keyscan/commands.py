@@ -278,7 +278,7 @@ def _run_scan(options: ScanOptions, *, progress: bool) -> ScanResult:
 
 def _emit(result: ScanResult, fmt: str, output: Optional[str], show_secrets: bool, quiet: bool) -> None:
     from .report import ReportContext, render
-    from .report.table import summary_line
+    from .report.table import summary_line, suppressed_text
 
     ctx = ReportContext(show_secrets=show_secrets, root=os.getcwd())
     if fmt == "table" and output is None:
@@ -292,6 +292,8 @@ def _emit(result: ScanResult, fmt: str, output: Optional[str], show_secrets: boo
             console.print(build_table(result, ctx))
         if not quiet:  # plain text: no markup interpretation, no wrapping
             sys.stderr.write(summary_line(result) + "\n")
+        elif result.suppressed:  # what was hidden is said even with --quiet
+            sys.stderr.write(f"keyscan: {suppressed_text(result)}\n")
         return
     try:
         text = render(fmt, result, ctx)
@@ -309,6 +311,8 @@ def _emit(result: ScanResult, fmt: str, output: Optional[str], show_secrets: boo
         sys.stdout.write(text)
     if not quiet:
         sys.stderr.write(summary_line(result) + "\n")
+    elif result.suppressed:
+        sys.stderr.write(f"keyscan: {suppressed_text(result)}\n")
 
 
 class _progress:

@@ -257,7 +257,14 @@ _TOOL_TABLE = re.compile(rb"^\s*\[tool\.keyscan[\].]", re.M)
 
 
 def _named(cfg: Config, where: str) -> list[str]:
-    return [f"rules {r}{where}" for r in cfg.rules] + ([f"baseline {cfg.baseline}{where}"] if cfg.baseline else [])
+    def shown(path: str) -> str:
+        if where:  # repository-relative, in the trusted commit
+            return path
+        rel = os.path.relpath(path)
+        return rel if not rel.startswith("..") else os.path.normpath(path)
+
+    return [f"rules {shown(r)}{where}" for r in cfg.rules] + \
+        ([f"baseline {shown(cfg.baseline)}{where}"] if cfg.baseline else [])
 
 
 def _materialize(cfg: Config, side: "TrustedSide", workdir: str) -> Config:

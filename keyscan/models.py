@@ -284,6 +284,10 @@ class ScanResult:
     errors: tuple[str, ...] = ()
     """What could not be read although it should have been (a git object git
     could not read...): findings may be missing, the scan exits 3."""
+    suppressed_findings: tuple[tuple[str, Finding], ...] = field(default=(), repr=False, compare=False)
+    """The suppressed findings at or above ``min_severity``, with their kind
+    (``inline-allow``, ``baseline``, ``allowlist``): SARIF keeps them as
+    suppressed results.  ``suppressed`` counts them, and ``min-severity``."""
     config_changes: tuple[str, ...] = ()
     """Configuration files (``.keyscan.toml``, ``.keyscanignore``, a baseline,
     rule files...) that the reviewed change (``--diff``/``--staged``) touches:

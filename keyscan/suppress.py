@@ -22,20 +22,38 @@ def has_inline_allow(line: str) -> bool:
     return any(marker in line for marker in INLINE_MARKERS)
 
 
-def apply_suppressions(findings: Iterable[Finding], *, baseline: "Optional[Baseline]" = None,
-                       allow_values: Sequence[str] = (), allow_regexes: Sequence[str] = ()
-                       ) -> tuple[list[Finding], dict[str, int]]:
+JUSTIFICATION = {
+    "inline-allow": "a keyscan:allow (or gitleaks:allow, pragma: allowlist secret) comment on the line",
+    "baseline": "accepted in the baseline",
+    "allowlist": "a value or regex of the configuration's allowlist",
+}
+"""Why a suppressed finding is hidden, by kind (SARIF ``suppressions[].justification``)."""
+
+
+def partition(findings: Iterable[Finding], *, baseline: "Optional[Baseline]" = None,
+              allow_values: Sequence[str] = (), allow_regexes: Sequence[str] = ()
+              ) -> tuple[list[Finding], list[tuple[str, Finding]]]:
+    """The findings to report, and the suppressed ones with their kind
+    (``inline-allow``, ``baseline``, ``allowlist``: the first that applies)."""
     allowed = set(allow_values)
     patterns = [re.compile(p) for p in allow_regexes]
     kept: list[Finding] = []
-    counts: Counter[str] = Counter()
+    hidden: list[tuple[str, Finding]] = []
     for f in findings:
         if has_inline_allow(f.line_text):
-            counts["inline-allow"] += 1
+            hidden.append(("inline-allow", f))
         elif baseline is not None and baseline.matches(f):
-            counts["baseline"] += 1
+            hidden.append(("baseline", f))
         elif f.secret in allowed or any(p.search(f.secret) for p in patterns):
-            counts["allowlist"] += 1
+            hidden.append(("allowlist", f))
         else:
             kept.append(f)
-    return kept, dict(sorted(counts.items()))
+    return kept, hidden
+
+
+def apply_suppressions(findings: Iterable[Finding], *, baseline: "Optional[Baseline]" = None,
+                       allow_values: Sequence[str] = (), allow_regexes: Sequence[str] = ()
+                       ) -> tuple[list[Finding], dict[str, int]]:
+    """The findings to report, and how many were suppressed by kind."""
+    kept, hidden = partition(findings, baseline=baseline, allow_values=allow_values, allow_regexes=allow_regexes)
+    return kept, dict(sorted(Counter(kind for kind, _ in hidden).items()))

@@ -163,7 +163,8 @@ def test_the_trusted_sides_configuration_applies_and_is_named(repo):
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["findings"] == []
     assert res.stderr.splitlines() == [f"keyscan: config .keyscan.toml (from merge base {base})",
-                                       f"keyscan: ignore file .keyscanignore (from merge base {base})"]
+                                       f"keyscan: ignore file .keyscanignore (from merge base {base})",
+                                       "keyscan: 1 suppressed (1 allowlist)"]
 
 
 def test_the_trusted_side_removing_a_file_is_no_configuration(repo):
@@ -196,7 +197,7 @@ def test_no_config_ignores_the_trees_configuration_but_not_the_command_lines(rep
     trusted.write_text(f'[allowlist]\nvalues = ["{KEY}"]\n')
     res = keyscan(".", "-q", "--no-config", "--config", str(trusted))
     assert res.exit_code == 0
-    assert res.stderr == f"keyscan: config {trusted} (--config)\n"
+    assert res.stderr == f"keyscan: config {trusted} (--config)\nkeyscan: 1 suppressed (1 allowlist)\n"
 
 
 @pytest.mark.parametrize("value", ["../outside", "/etc", "sub/../../outside", "link"])
@@ -221,7 +222,7 @@ def test_an_explicit_config_may_name_paths_anywhere(repo, tmp_path):
     cfg.write_text('rules = ["../ci-rules"]\n')
     res = keyscan(".", "-q", "--config", str(cfg))
     assert res.exit_code == 0, res.output
-    assert res.stderr.splitlines() == [f"keyscan: config {cfg} (--config)", f"keyscan: rules {cfg.parent}/../ci-rules"]
+    assert res.stderr.splitlines() == [f"keyscan: config {cfg} (--config)", f"keyscan: rules {rules}"]
 
 
 def test_a_symbolic_link_on_the_trusted_side_is_refused(repo, tmp_path):
@@ -244,3 +245,63 @@ def test_a_repository_rule_cannot_lower_a_builtin_rules_severity(repo):
     found = sorted((f["rule_id"], f["severity"], f["path"], f["start_line"]) for f in json.loads(res.stdout)["findings"]
                    if f["path"] == "app.env")
     assert found == [(RULE, "high", "app.env", 1), ("repo-shadow", "info", "app.env", 1)]
+
+
+# Four GitHub token kinds (the rules' own examples), one per suppression mechanism.
+CLASSIC = "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"  # critical: in the baseline
+REFRESH = "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"  # high: allowlisted value
+INSTALL = "ghs_r7JRlm3OjfVxeMpDIhugLZYqLJSNnK2YpThQ"  # medium: below min-severity high
+
+
+def _suppressing_tree(repo):
+    b = bl.new()
+    write(repo, {
+        "app.env": f"GITHUB_USER_TOKEN={KEY}  # keyscan:allow\nGITHUB_TOKEN={CLASSIC}\n"
+                   f"GITHUB_REFRESH_TOKEN={REFRESH}\nAUTH=Bearer {INSTALL}\n",
+        "accepted.json": bl.render(bl.Baseline({b.key("github-pat-classic", CLASSIC): {
+            "rule_id": "github-pat-classic", "path": "app.env"}}, bl.VERSION, b.salt)),
+        ".keyscan.toml": 'min-severity = "high"\nbaseline = "accepted.json"\n[allowlist]\nregexes = ["^ghr_tWgK"]\n',
+    })
+
+
+def test_suppressed_findings_are_counted_by_mechanism(repo):
+    _suppressing_tree(repo)
+    res = keyscan(".", "-f", "json")
+    assert res.exit_code == 0, res.output
+    js = json.loads(res.stdout)
+    assert js["findings"] == []
+    assert js["summary"]["suppressed"] == {"allowlist": 1, "baseline": 1, "inline-allow": 1, "min-severity": 1}
+    assert res.stderr.splitlines()[-1].startswith(
+        "0 findings, 5 files scanned (0.0 MB), 4 suppressed (1 allowlist, 1 baseline, 1 inline allow comment, "
+        "1 below --min-severity), ")
+    quiet = keyscan(".", "-q")
+    assert quiet.stderr.splitlines() == [
+        "keyscan: config ./.keyscan.toml", "keyscan: baseline accepted.json",
+        "keyscan: 4 suppressed (1 allowlist, 1 baseline, 1 inline allow comment, 1 below --min-severity)"]
+
+
+def test_suppressed_findings_stay_in_sarif_as_suppressed_results(repo, tmp_path):
+    _suppressing_tree(repo)
+    res = keyscan(".", "-f", "sarif", "-o", str(tmp_path / "out.sarif"))
+    assert res.exit_code == 0
+    text = (tmp_path / "out.sarif").read_text()
+    for secret in (KEY, CLASSIC, REFRESH, INSTALL):
+        assert secret not in text and secret[4:20] not in text
+    (run,) = json.loads(text)["runs"]
+    got = sorted((r["ruleId"], r["locations"][0]["physicalLocation"]["region"]["startLine"],
+                  [(s["kind"], s["justification"]) for s in r["suppressions"]]) for r in run["results"])
+    assert got == [
+        ("github-app-user-token", 1, [("inSource", "a keyscan:allow (or gitleaks:allow, pragma: allowlist secret) "
+                                                  "comment on the line")]),
+        ("github-pat-classic", 2, [("external", "accepted in the baseline")]),
+        ("github-refresh-token", 3, [("external", "a value or regex of the configuration's allowlist")]),
+    ]  # the medium token is below --min-severity: not a result at all
+    assert [r["id"] for r in run["tool"]["driver"]["rules"]] == [g[0] for g in got]
+    from test_reports import VALIDATOR
+
+    if not VALIDATOR.exists():
+        pytest.skip("validate-sarif not available")
+    proc = subprocess.run([str(VALIDATOR), "--strict", str(tmp_path / "out.sarif")], capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0 and "schema errors 0, multitool errors 0, multitool warnings 0" in proc.stdout, \
+        proc.stdout + proc.stderr

@@ -61,6 +61,7 @@ def for_display(result: ScanResult) -> ScanResult:
         return all(printable(t) == t for t in texts)
 
     if (all(clean(_texts(f)) for f in result.findings)
+            and all(clean(_texts(f)) for _, f in result.suppressed_findings)
             and clean(t for s in result.skipped for t in (s.path, s.reason))
             and clean(result.errors) and clean(result.config_changes)
             and clean(k for k, _ in result.suppressed)):
@@ -68,6 +69,7 @@ def for_display(result: ScanResult) -> ScanResult:
     return dataclasses.replace(
         result,
         findings=tuple(_display_finding(f) for f in result.findings),
+        suppressed_findings=tuple((k, _display_finding(f)) for k, f in result.suppressed_findings),
         skipped=tuple(SkippedFile(printable(s.path), printable(s.reason)) for s in result.skipped),
         errors=tuple(printable(e) for e in result.errors),
         config_changes=tuple(printable(c) for c in result.config_changes),

@@ -33,6 +33,7 @@ from .._version import __version__
 from ..models import Finding, ScanResult, Severity
 from ..redact import redact
 from ..output import json_text, printable
+from ..suppress import JUSTIFICATION
 from .interface import ReportContext, for_display, shown_secret
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -267,16 +268,19 @@ def build_sarif(result: ScanResult, ctx: ReportContext) -> dict:
 
     result = for_display(result)
     rules = rule_catalogue(result)
-    rule_ids = sorted({f.rule_id for f in result.findings})
+    # Suppressed findings (baseline, allowlist, inline comment) stay as suppressed
+    # results, so code scanning shows them dismissed rather than absent.
+    every: list[tuple[str, Finding]] = [("", f) for f in result.findings] + list(result.suppressed_findings)
+    rule_ids = sorted({f.rule_id for _, f in every})
     first: dict[str, Finding] = {}
-    for f in result.findings:
+    for _, f in every:
         first.setdefault(f.rule_id, f)
     driver_rules = [_rule_entry(rid, first[rid], rules.get(rid)) for rid in rule_ids]
     index = {rid: i for i, rid in enumerate(rule_ids)}
-    secrets = _Secrets(result.findings)
+    secrets = _Secrets(tuple(f for _, f in every))
     seen: dict[tuple[str, str], int] = {}
     results = []
-    for f in result.findings:
+    for hidden, f in every:
         rem = remediation_for_finding(f, rules)
         key = (f.fingerprint, f.path)
         occurrence = seen.get(key, 0)
@@ -327,6 +331,9 @@ def build_sarif(result: ScanResult, ctx: ReportContext) -> dict:
             "partialFingerprints": {FINGERPRINT_KEY: _partial_fingerprint(f, occurrence)},
             "properties": props,
         })
+        if hidden:
+            results[-1]["suppressions"] = [{"kind": "inSource" if hidden == "inline-allow" else "external",
+                                            "justification": JUSTIFICATION.get(hidden, hidden)}]
     run: dict[str, Any] = {}
     if result.config_changes:
         run["invocations"] = [{"executionSuccessful": True, "toolConfigurationNotifications": [

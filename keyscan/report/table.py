@@ -108,11 +108,20 @@ def summary_line(result: ScanResult) -> str:
         parts.append(f"{sent} sent to a model provider")
     if result.skipped:
         parts.append(f"{len(result.skipped)} skipped ({skip_reasons(result.skipped)})")
-    suppressed = sum(c for _, c in result.suppressed)
-    if suppressed:
-        parts.append(f"{suppressed} suppressed")
+    if result.suppressed:
+        parts.append(suppressed_text(result))
     parts.append(f"{result.duration:.2f}s")
     return printable(", ".join(parts))
+
+
+SUPPRESSED_LABELS = {"inline-allow": "inline allow comment", "min-severity": "below --min-severity"}
+
+
+def suppressed_text(result: ScanResult) -> str:
+    """``3 suppressed (1 baseline, 2 allowlist)``: findings hidden, by mechanism."""
+    total = sum(c for _, c in result.suppressed)
+    kinds = ", ".join(f"{c} {SUPPRESSED_LABELS.get(k, k)}" for k, c in result.suppressed)
+    return f"{total} suppressed ({kinds})"
 
 
 def skip_reasons(skipped) -> str:
