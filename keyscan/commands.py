@@ -576,11 +576,12 @@ def explain_cmd(rule_id: str, rules: tuple[str, ...]) -> None:
 @_no_entropy_option
 @click.option("--min-severity", help=f"Report only findings at or above: {SEVERITIES}. [default: info]")
 @_config_option
+@_no_config_option
 @_no_progress_option
 @guarded
 def report_cmd(paths: tuple[str, ...], output: Optional[str], title: str, top: int, rules: tuple[str, ...],
                disable_rule: tuple[str, ...], no_entropy: bool, min_severity: Optional[str], config: Optional[str],
-               no_progress: bool) -> None:
+               no_config: bool, no_progress: bool) -> None:
     """Scan and write a markdown summary for a ticket: findings by NHI risk,
     provider and file type, and the top migration actions.  Exits 0 once the
     report is written (it is a report, not a gate: use `keyscan scan` to fail CI)."""
@@ -589,7 +590,9 @@ def report_cmd(paths: tuple[str, ...], output: Optional[str], title: str, top: i
     from .report.markdown import render_markdown
 
     settings = resolve_settings(paths, config_file=config, rules=rules, disable_rules=disable_rule,
-                                entropy=False if no_entropy else None, min_severity=min_severity)
+                                entropy=False if no_entropy else None, min_severity=min_severity,
+                                no_config=no_config)
+    _say_loaded(settings)
     result = _run_scan(settings.options, progress=not no_progress)
     ctx = ReportContext(root=os.getcwd())
     text = render_markdown(result, ctx, title=title, top=top)
@@ -682,6 +685,7 @@ def _render_rich(draw: Callable[[Any], object]) -> str:
 @_decode_depth_option
 @click.option("--baseline", help="Leave the findings of this baseline as they are.")
 @_config_option
+@_no_config_option
 @_jobs_option
 @_engine_option
 @_no_progress_option
@@ -690,8 +694,8 @@ def _render_rich(draw: Callable[[Any], object]) -> str:
 def redact_cmd(paths: tuple[str, ...], dry_run: bool, in_place: bool, backup_dir: Optional[str], no_backup: bool, ascii_only: bool,
                min_severity: Optional[str], rules: tuple[str, ...], disable_rule: tuple[str, ...], no_entropy: bool,
                max_file_size: Optional[str], follow_symlinks: bool, no_ignored: bool, all_files: bool,
-               decode_depth: int, baseline: Optional[str], config: Optional[str], jobs: int, engine: str,
-               no_progress: bool, quiet: bool) -> None:
+               decode_depth: int, baseline: Optional[str], config: Optional[str], no_config: bool, jobs: int,
+               engine: str, no_progress: bool, quiet: bool) -> None:
     from dataclasses import replace
 
     from . import redaction
@@ -708,11 +712,13 @@ def redact_cmd(paths: tuple[str, ...], dry_run: bool, in_place: bool, backup_dir
         raise UsageError("--no-ignored and --all-files cannot be combined")
     from .config import resolve_settings
 
-    options = resolve_settings(
+    settings = resolve_settings(
         paths, config_file=config, rules=rules, disable_rules=disable_rule, entropy=False if no_entropy else None,
         min_severity=min_severity, max_file_size=max_file_size, baseline=baseline, follow_symlinks=follow_symlinks,
         git_ignored="none" if no_ignored else "all" if all_files else "carriers", decode_depth=decode_depth,
-        jobs=jobs, engine=engine, read_stdin=True).options
+        jobs=jobs, engine=engine, read_stdin=True, no_config=no_config)
+    _say_loaded(settings)
+    options = settings.options
     if paths == ("-",):
         data = options.stdin_data or b""
         out, result = redaction.redact_stream(options, data, ascii_only=ascii_only)
