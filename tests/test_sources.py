@@ -104,3 +104,26 @@ def test_relative_display_paths(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert [f.path for f in scan(ScanOptions(paths=(".",))).findings] == ["d/k.env"]
     assert [f.path for f in scan(ScanOptions(paths=("d",))).findings] == ["d/k.env"]
+
+
+def test_an_ignore_file_above_the_pattern_limit_is_not_applied_and_listed(tmp_path, monkeypatch):
+    """.gitignore and .keyscanignore are written by the scanned repository: one
+    with more patterns than MAX_IGNORE_PATTERNS is not applied (what it names is
+    scanned, never less) and listed in skipped; both compile with pathspec's
+    linear, interruptible 'simple' backend."""
+    from keyscan.sources import pathfilter
+
+    monkeypatch.setattr(pathfilter, "MAX_IGNORE_PATTERNS", 50)
+    line = f"t={TOKEN}\n"
+    _write(tmp_path / "kept.txt", line)
+    _write(tmp_path / "big" / "skip.txt", line)
+    _write(tmp_path / "small" / "skip.txt", line)
+    _write(tmp_path / "big" / ".keyscanignore", "skip.txt\n" + "".join(f"gen/file_{i}.txt\n" for i in range(60)))
+    _write(tmp_path / "small" / ".keyscanignore", "# comments do not count\n" * 100 + "skip.txt\n")
+    result = _scan(tmp_path)
+    assert _paths(result, tmp_path) == ["big/skip.txt", "kept.txt"]
+    assert [(os.path.relpath(s.path, tmp_path), s.reason) for s in result.skipped] == [
+        ("big/.keyscanignore", "ignore file with 61 patterns (more than 50): not applied, the files it names "
+                               "are scanned")]
+    spec = pathfilter.load_spec(str(tmp_path / "small" / ".keyscanignore"))
+    assert type(spec._backend).__module__.startswith("pathspec._backends.simple")

@@ -165,6 +165,8 @@ def _walk_dir(w: _Walk, rel_dir: str, state: int, repo: str) -> Iterator[SourceI
     dir_key = rel_dir.rstrip("/")
     w.git.enter(dir_key, names)
     w.own.enter(dir_key, names)
+    for path, reason in w.git.take_refused() + w.own.take_refused():
+        on_skip(path, reason)  # an ignore file too large to apply: what it names is scanned
     tracked = w.tracked
     try:
         for entry in entries:
