@@ -305,3 +305,18 @@ def test_suppressed_findings_stay_in_sarif_as_suppressed_results(repo, tmp_path)
                           text=True, timeout=600)
     assert proc.returncode == 0 and "schema errors 0, multitool errors 0, multitool warnings 0" in proc.stdout, \
         proc.stdout + proc.stderr
+
+
+def test_a_command_line_file_inside_the_reviewed_tree_is_read_but_its_change_reported(repo):
+    """--baseline FILE is trusted as a path (the CI author wrote it) and read
+    as given; when it lies in the checkout, a pull request editing it is said
+    and fails the gate."""
+    write(repo, {"app.env": f"GITHUB_USER_TOKEN={KEY}\n", "accepted.json": _baseline_text()})
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "pr")
+    res = keyscan(".", "--diff", "main", "--baseline", "accepted.json", "-q", "-f", "json")
+    assert res.exit_code == 1
+    js = json.loads(res.stdout)
+    assert js["findings"] == [] and js["summary"]["suppressed"] == {"baseline": 1}
+    assert js["summary"]["config_changes"] == ["accepted.json"]
+    assert res.stderr.splitlines()[0] == "keyscan: baseline accepted.json (--baseline)"
