@@ -387,7 +387,7 @@ def cmd_run(args) -> int:
         name = t.name + (" (labels drawn from its findings; not the bar)" if t.name == "credsweeper" else "")
         name += " (cached)" if st.endswith("(cached)") else ""
         if sc is None:
-            table.append([name, st, "", "", "", "", "", ""])
+            table.append([name, st, "", "", "", "", "", "", ""])
             continue
         if t.name in partial:
             table.append([name, f"partial run ({len(partial[t.name])} of {nfiles} files): see the subset table",
