@@ -113,12 +113,17 @@ def scan(options: ScanOptions) -> ScanResult:
     )
 
 
+_UNSCANNABLE = frozenset({"not a regular file", "broken symlink", "symlink loop", "symlink (not followed)"})
+
+
 def _check_targets(options: ScanOptions, skipped: list[SkippedFile]) -> None:
     """A path the user named that could not be read at all is an error, not a
     skipped entry in a report nobody reads (exit 2)."""
     named = set(options.paths) - {"-"}
     for s in skipped:
-        if s.path in named and s.reason != "binary" and not s.reason.startswith("larger than"):
+        # only what left the path unread (a partly scanned file, e.g. a decoder
+        # limit, is reported in skipped like any other file)
+        if s.path in named and (s.reason.startswith("unreadable: ") or s.reason in _UNSCANNABLE):
             if s.reason.startswith("unreadable: "):
                 raise UsageError(f"cannot read {s.path}: {s.reason[len('unreadable: '):]}")
             raise UsageError(f"cannot scan {s.path}: {s.reason} (name a file or directory, or - for "

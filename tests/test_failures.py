@@ -414,3 +414,25 @@ def test_a_usage_error_is_exit_2_on_one_line(tmp_path):
     proc = run_keyscan(str(tmp_path / "missing"))
     assert (proc.returncode, proc.stderr.count("\n")) == (2, 1)
     assert proc.stderr.startswith("keyscan: error: ")
+
+
+def test_a_named_file_partly_decoded_is_reported_not_an_error(tmp_path):
+    """A JSON file escaped past the decoder's depth limit, named on the command
+    line: the key is still found (exit 1), and the file is listed once as
+    partially scanned and counted in the summary (not a 'cannot scan' error)."""
+    import json
+
+    from keyscan.decoders.json_decoder import MAX_DEPTH
+
+    s = json.dumps({"env": {"GITHUB_TOKEN": TOKEN}})
+    for _ in range(MAX_DEPTH + 6):
+        s = json.dumps({"arguments": s})
+    path = tmp_path / "trace.jsonl"
+    path.write_text(s + "\n" + s.replace(TOKEN, "x" * len(TOKEN)) + "\n")
+    proc = run_keyscan(str(path), "-f", "json", "--no-progress")
+    assert proc.returncode == 1, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert [f["rule_id"] for f in doc["findings"]] == ["github-pat-classic"]
+    assert doc["skipped"] == [{"path": str(path), "reason": f"JSON escaped more than {MAX_DEPTH} levels deep: "
+                               "partially scanned (deeper strings were scanned as raw text only, not decoded)"}]
+    assert doc["summary"]["files_skipped"] == 1

@@ -45,7 +45,7 @@ to the tokens; the structural walk
 that yields JSON paths (:func:`~keyscan.decoders.jsonscan.scan_literals`) runs
 only when a location is asked for, i.e. when something matched.  Broken or
 truncated input never raises and stays linear (a broken string is skipped to
-the end of its line; paths stop growing past 256 nesting levels).
+the end of its line; paths stop growing past 64 nesting levels).
 
 A key split across streaming deltas (SSE ``delta.content`` / ``partial_json``
 chunks) is joined by :mod:`keyscan.decoders.streams`.

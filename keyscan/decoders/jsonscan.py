@@ -278,7 +278,10 @@ def path_str(path: tuple) -> str:
     return "".join(out)
 
 
-MAX_NESTING = 256  # paths stop growing below this depth
+MAX_NESTING = 64
+"""Paths stop growing below this depth (object keys and array indexes deeper
+are not added): memory and time per token stay bounded whatever the nesting
+(a million levels of ``{"a":[`` is read at the speed of flat JSON)."""
 _OBJ = 0
 _ARR = 1
 _NONE = -1
@@ -391,7 +394,9 @@ def _scan_literals(text: str) -> list[tuple]:
         esc = "\\" in tok
         if cur == _OBJ:
             if expect_key or colon:
-                if esc:
+                if len(stack) > MAX_NESTING:
+                    member = prefix  # absurdly deep: paths stop growing
+                elif esc:
                     member = prefix + (JsonString(text, 0, s, e, (), True, None, 0).value,)
                 else:
                     member = prefix + (tok[1:-1],)
@@ -405,7 +410,7 @@ def _scan_literals(text: str) -> list[tuple]:
                 key_pos = -1
                 value_ok = False
         elif cur == _ARR:
-            append((s, e, prefix + (idx,), False, -1, doc_index, esc))
+            append((s, e, prefix + (idx,) if len(stack) <= MAX_NESTING else prefix, False, -1, doc_index, esc))
             value_ok = False
         else:  # a bare top-level string
             doc_index += 1
