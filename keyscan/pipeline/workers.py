@@ -208,7 +208,7 @@ _CONTEXT: Optional[WorkerContext] = None
 
 
 def init_worker(engine: Any, chunk_size: int = 8 * 1024 * 1024, strict: Optional[bool] = None) -> None:
-    """Pool initialiser shared by directory scans (``api``) and history scans:
+    """The one pool initialiser of the runner (directory scans and history scans):
     the engine is inherited (fork) or unpickled once per worker; Ctrl-C is
     left to the parent, which stops the pool."""
     global _CONTEXT
