@@ -14,6 +14,7 @@ each level per step; keyscan prints them all, most severe first.
 from __future__ import annotations
 
 from ..models import ScanResult, Severity
+from ..output import printable
 from .interface import ReportContext, for_display, shown_secret
 
 COMMAND = {
@@ -66,4 +67,5 @@ class GithubReporter:
         for f in ordered:
             rem = remediation_for_finding(f, rules)
             lines.append(annotation(f, ctx, rem.action))
-        return "".join(line + "\n" for line in lines)
+        # printable() again over the whole text: a field a future change forgets still cannot break a line
+        return "".join(printable(line, keep="\t") + "\n" for line in lines)

@@ -147,4 +147,4 @@ class TableReporter:
         if result.findings:
             console.print(build_table(result, ctx))
         console.print(summary_line(result))
-        return buf.getvalue()
+        return printable(buf.getvalue(), keep="\n\t")
