@@ -407,3 +407,20 @@ def test_redact_diff_escapes_names_and_lines(tmp_path):
     assert "\r" not in out
     assert out.splitlines()[:2] == [r"--- a/\xff\x1b[2J.env", r"+++ b/\xff\x1b[2J.env"]
     assert r" A=1\x1b[1A\r" in out.splitlines()
+
+
+def test_suppressed_findings_in_sarif_are_escaped_too(tmp_path):
+    """Baselined/allowlisted findings stay in SARIF as suppressed results: their names are escaped too."""
+    name = b"s\x1b[2J\xff.env"
+    with open(os.path.join(os.fsencode(str(tmp_path)), name), "wb") as fh:
+        fh.write(f"TOKEN={KEY}\n".encode())
+    (tmp_path / ".keyscan.toml").write_text(f'[allowlist]\nvalues = ["{KEY}"]\n')
+    out = tmp_path / "r.sarif"
+    proc = _keyscan(".", "--format", "sarif", "-o", str(out), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(_safe(out.read_bytes(), "sarif"))
+    results = [r for r in doc["runs"][0]["results"]
+               if r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith(".env")]
+    assert [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results] == [
+        quote(r"s\x1b[2J\xff.env", safe="/-._~!$&'()*+,;=@")]
+    assert results[0]["suppressions"]
