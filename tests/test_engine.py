@@ -138,3 +138,21 @@ def test_decoder_gates_are_answered_by_the_raw_scan(engine):
     (f,) = scan_document(doc, engine)
     assert (f.rule_id, f.secret, f.start_line, f.start_column) == ("cohere-api-key", key, 1, 34)
     assert doc.has(b"getenv(") and not doc.has(b"process.env.")
+
+
+@needs_hyperscan
+@pytest.mark.parametrize("guess", ["syntax", "none"])
+def test_hyperscan_support_guess_gives_the_exact_per_anchor_verdict(engine, monkeypatch, guess):
+    """Which anchors Hyperscan checks is first guessed by syntax and compiled once;
+    a wrong guess falls back to compiling each anchor alone. Either way the
+    verdicts equal the per-anchor compile's."""
+    import keyscan.detect.prefilter as pf_mod
+
+    exprs = engine.prefilter.exprs
+    if guess == "none":  # the guess misses every unsupported construct: the fallback decides
+        monkeypatch.setattr(pf_mod, "_HS_UNSUPPORTED", pf_mod.regex.compile(rb"(?!)"))
+    pf = HyperscanPrefilter(exprs)
+    exact = tuple(bool(e.anchor) and w is not None and pf._compiles(pf_mod._expression(e, True))
+                  for e, w in zip(exprs, pf._width))
+    assert pf.in_database == exact
+    assert 0 < sum(exact) < len(exprs)  # some anchors in the database, some (lookarounds) not
