@@ -320,3 +320,15 @@ def test_a_command_line_file_inside_the_reviewed_tree_is_read_but_its_change_rep
     assert js["findings"] == [] and js["summary"]["suppressed"] == {"baseline": 1}
     assert js["summary"]["config_changes"] == ["accepted.json"]
     assert res.stderr.splitlines()[0] == "keyscan: baseline accepted.json (--baseline)"
+
+
+def test_markdown_says_what_was_suppressed_and_which_configuration_changed(repo):
+    _suppressing_tree(repo)
+    text = keyscan(".", "-q", "-f", "markdown").stdout
+    assert "4 suppressed (1 allowlist, 1 baseline, 1 inline allow comment, 1 below --min-severity): not listed " \
+           "above." in text
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "pr")
+    text = keyscan(".", "--diff", "main", "-q", "-f", "markdown").stdout
+    assert "Configuration changed by the reviewed change (not applied; the scan fails for it): `.keyscan.toml`, " \
+           "`accepted.json`." in text
