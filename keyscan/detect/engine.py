@@ -282,24 +282,37 @@ class Engine:
 
 
 
+_REREAD = 0.05
+
+
 class _Clock:
     """One rule's regex time in one :meth:`Engine.scan` call, charged to its
     budget.  CPU time of this thread, so other processes' load (a busy CI
     machine) never disables a rule; each regex call's time-out (wall clock) is
-    what is left of the budget, so a call never runs far past it."""
+    what was left of the budget at the last reading, so a call never runs past
+    it.  Reading the thread's CPU clock is a system call (microseconds, about
+    ten times a wall-clock reading), so it is read again only after
+    ``_REREAD`` seconds of wall time: most windows take microseconds."""
 
     def __init__(self, budget: RuleBudget, rule_id: str) -> None:
         self.budget, self.rule_id = budget, rule_id
         self.start = time.thread_time()
-        self.deadline = self.start + budget.seconds - budget.spent.get(rule_id, 0.0)
+        self.left = budget.seconds - budget.spent.get(rule_id, 0.0)
+        self.deadline = self.start + self.left
+        self.read_at = time.perf_counter()
 
     def timeout(self) -> Optional[float]:
         """The time-out of the next regex call (None: the budget is used up)."""
-        left = self.deadline - time.thread_time()
-        if left <= 0:
+        if self.rule_id in self.budget.disabled:
+            return None
+        now = time.perf_counter()
+        if now - self.read_at > _REREAD:
+            self.read_at = now
+            self.left = self.deadline - time.thread_time()
+        if self.left <= 0:
             self.budget.disabled.add(self.rule_id)
             return None
-        return min(REGEX_TIMEOUT, left)
+        return min(REGEX_TIMEOUT, self.left)
 
     def ran_out(self, timeout: float) -> None:
         if timeout < REGEX_TIMEOUT:
