@@ -494,6 +494,7 @@ def test_labels_are_not_values():
     # code and field lists seen under password names in CredData's F lines
     ("Option", False), ("Kind::Password", False), ("ISecretStore", False), ("username:password:uid", False),
     ("password:string", False), ("q7:Rt&x", True), ("Xk4!vR9w", True),
+    ("incorrect", False), ("\\x89PNG", False), ("qzvk", True),
 ])
 def test_password_values(value, ok):
     from keyscan.detect.filters import password_value_ok

@@ -191,7 +191,8 @@ _DEMO_PAIRS = frozenset({("scott", "tiger"), ("user", "pass"), ("user", "passwor
                          ("postgres", "postgres"), ("sa", "sa"), ("demo", "demo"), ("foo", "bar")})
 _DEMO_PASSWORDS = re.compile(
     r"(?i)^(tiger|pass(word|wd|w0rd)?|p@ssw(o|0)rd|secret|changeme|change_me|changeit|root|admin|test|"
-    r"example|demo|guest|postgres|mysql|redis|rabbitmq|mongo|sa|default|letmein|qwerty|123456)[0-9!@#$%^&*._-]{0,8}$")
+    r"example|demo|guest|postgres|mysql|redis|rabbitmq|mongo|sa|default|letmein|qwerty|123456|"
+    r"foo|bar|baz|qux|foobar|wrong|mypass)[0-9!@#$%^&*._-]{0,8}$")
 _DEMO_HOSTS = re.compile(
     r"(?i)^(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|0\.0\.0\.0|\[?::1\]?|host\.docker\.internal|"
     r"db|database|postgres(ql)?|mysql|mariadb|mongo(db)?|redis|rabbitmq|amqp|broker|cache|server|host|hostname|"

@@ -88,6 +88,9 @@ _IDENT = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)+(\(\
 # Expressions, not values: optional chaining and non-null assertions (`opts?.apiKey`,
 # `config!.token`, `a ?? b`), member access ending in `!`, PHP/Perl variables.
 _EXPRESSION = re.compile(r"\?\.[A-Za-z_$]|![.\[][A-Za-z_$]|\?\?|^\$[A-Za-z_]\w*(->|::|\.|$)")
+# Credential scopes of request signing (GCS V4 / AWS SigV4): an identity followed by date/region/service/
+# request segments; an identifier, not a secret.
+_CREDENTIAL_SCOPE = re.compile(r"^[^@\s/]+@[^@\s/]+(/[^/\s]+){3,}$")
 # Scope paths in C++/Rust/PHP code (`Token::WHITESPACE`, `Kind::Password`): an enum value, not a literal.
 _SCOPE_PATH = re.compile(r"^[A-Za-z_]\w*(::[A-Za-z_]\w*)+$")
 _REPEAT = re.compile(r"(.)\1{5,}")
@@ -202,6 +205,8 @@ def is_generic_false_positive(value: str) -> bool:
         return True
     if value.isdigit() or _VERSION.match(value) or _DATE.match(value) or _MIME.match(value):
         return True
+    if _CREDENTIAL_SCOPE.match(value):
+        return True  # a signing credential scope (`account@project.iam.../20190201/auto/storage/goog4_request`)
     if _URL.match(value) and not _URL_CREDENTIALS.match(value):
         return True  # a URL without user:password@
     if _HOSTNAME.match(value) or _EMAIL.match(value):
@@ -241,6 +246,7 @@ hunter wrong weak strong secure valid invalid short long blah hash hashed args a
 values none null nil true false empty blank dummy fake random bad good correct hidden masked redact redacted
 string text data input field form required optional unset unknown hello world abcd abcdef user users login
 name email token other another new old current confirm crypt bcrypt plain clear salt pwned secret
+incorrect
 """.split())
 _CHUNK_REPEAT = re.compile(r"^(.{1,3})\1+$")  # `asdasd`, `eeee`, `abab`
 
@@ -266,6 +272,8 @@ def password_value_ok(value: str, unquoted_in_code: bool = False) -> bool:
         return False
     if _VERSION.match(value) or _DATE.match(value):
         return False
+    if value.lower() in _STAND_IN_WORDS:
+        return False  # `password: 'incorrect'` (a test's wrong password), `password = hash`
     if _ONLY_LETTERS.match(value) and value.islower() and len(value) <= 6:
         # short lower-case values (four to six letters, quoted in code or bare in YAML/.env) are passwords, except the
         # English words tests and docs put there (`'wrong'`, `'secure'`), repeated chunks (`asdasd`)
@@ -278,6 +286,8 @@ def password_value_ok(value: str, unquoted_in_code: bool = False) -> bool:
         return False  # translated UI text (`パスワード`): symbols such as `§` are kept
     if _PASSWORD_HASH.match(value):
         return False  # a stored hash (`pbkdf2_sha256$...`, `$2b$12$...`)
+    if value.startswith("\\x"):
+        return False  # a byte-string escape (`b'\\x89PNG...'`, `b"\\x02"`): test data, not a password
     if value.isdigit() or re.match(r"^0x[0-9a-fA-F]+$", value) or value[0] in "^~=":
         return False  # numbers, error codes (`0xC000006A`), version ranges (`^1.0.0`)
     if value.startswith("[") or value.endswith(("*", "]")):
