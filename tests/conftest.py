@@ -45,3 +45,12 @@ def run_keyscan(*args, input=None, cwd=None, env=None):
         [sys.executable, "-m", "keyscan", *args],
         input=input, capture_output=True, text=True, cwd=cwd or ROOT, env=full_env, timeout=300,
     )
+
+
+def default_sigint() -> None:
+    """Popen preexec_fn: the child takes SIGINT's default action even when the
+    test run itself was started in the background (shells ignore SIGINT there,
+    and children inherit that, so an interrupt test would hang)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

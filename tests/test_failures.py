@@ -7,7 +7,7 @@ import pytest
 
 from keyscan import ScanOptions, scan
 
-from conftest import run_keyscan
+from conftest import default_sigint, run_keyscan
 from test_git import TOKEN, TOKEN2, commit, git
 
 
@@ -243,7 +243,8 @@ def test_signals_stop_the_scan_and_reap_the_workers(tmp_path, sig, code, message
     _many_files(tmp_path)
     env = dict(os.environ, KEYSCAN_TEST_WORKER="hang")
     proc = subprocess.Popen([sys.executable, "-m", "keyscan", str(tmp_path), "-j", "2", "--no-progress"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_sigint)
     try:
         for _ in range(600):  # the two workers are up (and hang on their first task)
             kids = _children(proc.pid)
@@ -269,7 +270,7 @@ def test_sigterm_while_reading_stdin_exits_143():
     import time
 
     proc = subprocess.Popen([sys.executable, "-m", "keyscan", "-", "--no-progress"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
     try:
         proc.stdin.write("GITHUB_TOKEN=")
         proc.stdin.flush()

@@ -119,12 +119,13 @@ class WorkerPool:
             if p.is_alive():
                 p.kill()
                 p.join(timeout=2)
-        self._ex.shutdown(wait=False, cancel_futures=True)
         # Wait for the executor's manager thread to notice and close its wake-up
         # pipe. Left running, it races CPython's exit hook (concurrent.futures.
         # process._python_exit), which then writes to the closed pipe and prints
         # "Exception ignored ... Bad file descriptor" after "keyscan: interrupted".
+        # (shutdown() forgets the thread: take it first.)
         manager = getattr(self._ex, "_executor_manager_thread", None)
+        self._ex.shutdown(wait=False, cancel_futures=True)
         if manager is not None:
             manager.join(timeout=5)
 
