@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import bisect
 import os
 import re
 from pathlib import Path
@@ -110,8 +111,16 @@ class _Secrets:
                 c0 = f.start_column - 1 if ln == f.start_line else 0
                 c1 = f.end_column - 1 if ln == f.end_line else None
                 self.spans.setdefault((f.path, ln), []).append((c0, c1))
-        for v in self.by_path.values():
-            v.sort(key=len, reverse=True)
+        for path, v in self.by_path.items():
+            self.by_path[path] = sorted(set(v), key=len, reverse=True)
+        # Per line: spans sorted by start, and the longest bounded one, so a
+        # window of the line finds its spans by bisection (a minified JSON line
+        # can hold thousands of findings).
+        self.longest: dict[tuple[str, int], int] = {}
+        for key, spans in self.spans.items():
+            spans.sort(key=lambda sp: sp[0])
+            self.longest[key] = max((c1 - c0 for c0, c1 in spans if c1 is not None), default=0)
+        self.starts = {key: [c0 for c0, _ in spans] for key, spans in self.spans.items()}
 
     def scrub(self, path: str, text: str) -> str:
         for s in self.by_path.get(path, ()):
@@ -124,7 +133,16 @@ class _Secrets:
         escaped (``\\/``, ``\\u0041``) or encoded does not appear literally.
         ``text`` is the part of the line starting at column ``offset`` (0-based)."""
         spans = []
-        for c0, c1 in self.spans.get((path, line_no), ()):
+        key = (path, line_no)
+        every = self.spans.get(key, ())
+        if every:
+            starts = self.starts[key]
+            hi = bisect.bisect_left(starts, offset + len(text))
+            lo = bisect.bisect_left(starts, offset - self.longest[key])
+            if any(c1 is None for _, c1 in every):  # a multi-line finding runs to the line's end
+                lo = 0
+            every = every[lo:hi]
+        for c0, c1 in every:
             a = max(c0 - offset, 0)
             b = len(text) if c1 is None else min(c1 - offset, len(text))
             if b > a:
