@@ -389,7 +389,7 @@ def test_a_key_in_every_position_stays_redacted(tmp_path, capfd, monkeypatch):
 def _boundary_file(path, chunk: int, overlap: int) -> None:
     """One long JSON line whose chunk boundaries fall inside strings, with
     keys as object keys and values all along it."""
-    entry = json.dumps({"note": "lorem ipsum " * 80, "auth": {KEY: {"v": KEY2}}, "v": KEY})
+    entry = json.dumps({"note": "lorem ipsum " * 8000, "auth": {KEY: {"v": KEY2}}, "v": KEY})
     n = (chunk * 2) // (len(entry) + 2) + 2
     body = "[" + ", ".join([entry] * n) + "]"
     # Shift the content so the second chunk starts in the middle of a "note" string.
