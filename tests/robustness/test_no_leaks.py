@@ -386,10 +386,10 @@ def test_a_key_in_every_position_stays_redacted(tmp_path, capfd, monkeypatch):
         assert not leaked, f"{cmd[0]} shows a key: {leaked[:2]}"
 
 
-def _boundary_file(path, chunk: int, overlap: int) -> None:
+def _boundary_file(path, chunk: int, overlap: int, note_words: int = 80) -> None:
     """One long JSON line whose chunk boundaries fall inside strings, with
     keys as object keys and values all along it."""
-    entry = json.dumps({"note": "lorem ipsum " * 8000, "auth": {KEY: {"v": KEY2}}, "v": KEY})
+    entry = json.dumps({"note": "lorem ipsum " * note_words, "auth": {KEY: {"v": KEY2}}, "v": KEY})
     n = (chunk * 2) // (len(entry) + 2) + 2
     body = "[" + ", ".join([entry] * n) + "]"
     # Shift the content so the second chunk starts in the middle of a "note" string.
@@ -408,7 +408,7 @@ def test_chunk_boundary_inside_a_json_string_leaks_nothing(tmp_path):
 
     src = tmp_path / "src"
     src.mkdir()
-    _boundary_file(src / "big.json", CHUNK_SIZE, overlap_for(CHUNK_SIZE))
+    _boundary_file(src / "big.json", CHUNK_SIZE, overlap_for(CHUNK_SIZE), note_words=8000)
     assert (src / "big.json").stat().st_size > CHUNK_SIZE
     result = scan(ScanOptions(paths=(str(src),), max_file_size=0, jobs=1))
     assert {f.rule_id for f in result.findings} == {"github-pat-classic"}
