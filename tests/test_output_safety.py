@@ -148,13 +148,19 @@ def test_config_key_cannot_inject_workflow_commands(tmp_path):
     assert r"x\n::add-mask::abc\x1b[2J" in lines[-1]
 
 
+def _error_lines(proc) -> list[str]:
+    """stderr of a run that failed with exit 2: every line keyscan's own, the
+    error last (configuration notes may precede it)."""
+    assert proc.returncode == 2
+    lines = _safe(proc.stderr, "stderr").splitlines()
+    assert all(ln.startswith("keyscan: ") for ln in lines) and lines[-1].startswith("keyscan: error: ")
+    return lines
+
+
 def test_config_path_in_error_message_is_escaped(tmp_path):
     (tmp_path / ".keyscan.toml").write_text('rules = ["a\\n::stop-commands::b\\u001b\\u202e.yml"]\n')
     proc = _keyscan(".", "--format", "github", cwd=tmp_path)
-    assert proc.returncode == 2
-    err = _safe(proc.stderr, "stderr")
-    lines = err.splitlines()
-    assert all(ln.startswith("keyscan: ") for ln in lines) and lines[-1].startswith("keyscan: error: ")
+    lines = _error_lines(proc)
     assert r"a\n::stop-commands::b\x1b\u202e.yml" in lines[-1]
 
 
@@ -212,10 +218,7 @@ def test_rule_file_errors_are_one_escaped_line(tmp_path):
     rules.mkdir()
     (rules / "bad.yml").write_text(RULE.replace("    examples:", '    "k\\n::add-mask::v\\e": 1\n    examples:'))
     proc = _keyscan(".", "--rules", "rules", cwd=tmp_path)
-    assert proc.returncode == 2
-    err = _safe(proc.stderr, "stderr")
-    lines = err.splitlines()
-    assert all(ln.startswith("keyscan: ") for ln in lines) and lines[-1].startswith("keyscan: error: ")
+    lines = _error_lines(proc)
     assert r"k\n::add-mask::v\x1b" in lines[-1]
 
 
