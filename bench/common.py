@@ -446,9 +446,7 @@ def keyscan_tool(extra: Sequence[str] = ()) -> Tool:
 
 
 def keyscan_has_history() -> bool:
-    if not KEYSCAN.exists():
-        return False
-    r = subprocess.run([str(KEYSCAN), "scan", "--help"], capture_output=True, text=True)
+    r = subprocess.run(keyscan_tool().exe() + ["scan", "--help"], capture_output=True, text=True)
     return "--history" in r.stdout
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import dataclasses
 import importlib.util
 import json
 import os
@@ -32,7 +33,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import (KEYSCAN, ROOT, WORK, Tool, dir_size, ensure_refs_venv, keyscan_has_history,  # noqa: E402
+from common import (ROOT, WORK, Tool, dir_size, ensure_refs_venv, keyscan_has_history,  # noqa: E402
                     keyscan_tool, machine_info, md_table, reference_tools, run_measured)
 
 HAYSTACK_VERSION = 3
@@ -476,6 +477,23 @@ def generate_bigfile(dest: Path, size_mb: int, seed: int) -> Tuple[Path, int]:
 # --------------------------------------------------------------------------- runs
 
 
+def baseline_tool(rev: str, extra: List[str]) -> Tool:
+    """keyscan as of git revision ``rev``: its ``keyscan/`` and ``rules/`` exported once under
+    bench/.work/ and run by this interpreter (dependencies as installed now)."""
+    sha = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", rev], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    dest = WORK / f"baseline-{sha}"
+    if not (dest / "keyscan").is_dir():
+        dest.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", sha, "keyscan", "rules"], capture_output=True,
+                                 check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(dest / "keyscan")], check=False)
+    tool = keyscan_tool(extra)
+    return dataclasses.replace(tool, name=f"keyscan@{sha}",
+                               exe=lambda: ["env", f"PYTHONPATH={dest}", sys.executable, "-m", "keyscan"])
+
+
 def _warm(tools: List[Tool]) -> None:
     """One throw-away run per tool on a tiny directory (rule caches, page cache of binaries)."""
     with tempfile.TemporaryDirectory(prefix="bench-warm-") as tmp:
@@ -609,6 +627,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--no-refs", action="store_true", help="keyscan only")
     ap.add_argument("--timeout", type=float, default=1800, help="per tool run, seconds")
     ap.add_argument("--keyscan-arg", action="append", default=[], help="extra argument for keyscan (repeatable)")
+    ap.add_argument("--baseline", metavar="REV", action="append", default=[],
+                    help="also run keyscan as of this git revision (its keyscan/ and rules/ exported under "
+                         "bench/.work/), taking turns with the current code: a before/after table (repeatable)")
     args = ap.parse_args(argv)
     size_mb = 1000 if args.big else args.size
     parts = args.only or ["dir", "git", "startup"]
@@ -619,8 +640,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "keyscan")], check=False)
     print(f"machine: {machine_info()}")
-    print(f"keyscan: {subprocess.run([str(KEYSCAN), '--version'], capture_output=True, text=True).stdout.strip()}")
     tools: List[Tool] = [keyscan_tool(args.keyscan_arg)]
+    tools += [baseline_tool(rev, args.keyscan_arg) for rev in args.baseline]
+    for t in tools:
+        print(f"{t.name}: {subprocess.run(t.exe() + ['--version'], capture_output=True, text=True).stdout.strip()}")
     if not args.no_refs:
         for pkg, st in ensure_refs_venv(optional=args.with_slow).items():
             if st != "ok":
@@ -647,7 +670,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         print("\n" + sections[-1], flush=True)
     if "bigfile" in parts:
         path, planted = generate_bigfile(WORK / "bigfile", args.bigfile_mb, args.seed)
-        big_tools = [keyscan_tool([*args.keyscan_arg, "--max-file-size", "0"])] + tools[1:]
+        big_tools = [keyscan_tool([*args.keyscan_arg, "--max-file-size", "0"])]
+        big_tools += [baseline_tool(rev, [*args.keyscan_arg, "--max-file-size", "0"]) for rev in args.baseline]
+        big_tools += [t for t in tools if t.kind != "keyscan"]
         sections.append(bench_bigfile(big_tools, path, planted, args.timeout))
         print("\n" + sections[-1], flush=True)
     print("\n---- markdown for README.md ----\n")

@@ -120,7 +120,7 @@ _CI_NAMES = {
     "terraform.tfstate", "terraform.tfstate.backup", "template.yaml", "samconfig.toml",
     "values.yaml", "values.yml", "pulumi.yaml",
 }
-_CI_PATTERNS = [re.compile(p) for p in (
+_CI_PATTERNS = (
     r"(^|/)\.github/workflows/[^/]+\.ya?ml$",
     r"(^|/)\.github/actions/.+\.ya?ml$",
     r"(^|/)\.circleci/[^/]+\.ya?ml$",
@@ -142,14 +142,14 @@ _CI_PATTERNS = [re.compile(p) for p in (
     r"(^|/)(ci[-_]?logs?|build[-_]?logs?|job[-_]?logs?|pipeline[-_]?logs?|workflow[-_]?logs?)/.+",
     r"(^|/)(job|build|trace|pipeline|ci)[-_.][^/]*\.(log|txt)$",
     r"(^|/)[^/]*(gitlab[-_]ci|github[-_]actions|jenkins|circleci|buildkite)[^/]*\.(log|txt)$",
-)]
+)
 
 _MCP_NAMES = {
     ".mcp.json", "mcp.json", "mcp_config.json", "mcp-config.json", "mcp_settings.json",
     "claude_desktop_config.json", ".claude.json", "cline_mcp_settings.json", "mcp_servers.json",
     "roo_mcp_settings.json", ".roomodes",
 }
-_MCP_PATTERNS = [re.compile(p) for p in (
+_MCP_PATTERNS = (
     r"(^|/)\.cursor/(mcp\.json|.*\.json)$",
     r"(^|/)\.vscode/(mcp\.json|settings\.json)$",
     r"(^|/)\.codex/config\.toml$",
@@ -171,9 +171,9 @@ _MCP_PATTERNS = [re.compile(p) for p in (
     r"(^|/)\.lmstudio/mcp\.json$",
     r"(^|/)[^/]*mcp[^/]*\.(json|jsonc|toml|ya?ml)$",
     r"(^|/)\.aider\.conf\.ya?ml$",
-)]
+)
 
-_TRANSCRIPT_PATTERNS = [re.compile(p) for p in (
+_TRANSCRIPT_PATTERNS = (
     r"(^|/)\.claude/(projects/.+\.jsonl|history\.jsonl|todos/.+)$",
     r"(^|/)\.codex/(sessions/.+|history\.jsonl)$",
     r"(^|/)\.gemini/tmp/.+",
@@ -181,20 +181,20 @@ _TRANSCRIPT_PATTERNS = [re.compile(p) for p in (
     r"(^|/)\.goose/sessions/.+",
     r"(^|/)(transcripts?|sessions|chats?)/.+\.(jsonl|json|md)$",
     r"(^|/)rollout-[^/]+\.jsonl$",
-)]
+)
 
-_SHELL_HISTORY = re.compile(
+_SHELL_HISTORY = (
     r"(^|/)(\.bash_history|\.zsh_history|\.zhistory|\.sh_history|fish_history|\.python_history"
     r"|\.psql_history|\.mysql_history|\.node_repl_history|\.irb_history|consolehost_history\.txt)$")
 
-_TEST_PATH = re.compile(
+_TEST_PATH = (
     r"(^|/)(tests?|__tests__|spec|specs|fixtures?|testdata|test_data|mocks?|"
     r"sandbox|dev|development)/"
     r"|(^|/)\.env\.(dev|development|test|testing|local)(\.[^/]*)?$"
     r"|(^|/)[^/]+\.(dev|development|test)\.[^/]+$"
     r"|(^|/)(values|config|settings|application)[-_](dev|development|test)\.[^/]+$"
     r"|(^|/)test_[^/]+\.py$|(^|/)[^/]+_test\.(py|go)$|(^|/)[^/]+\.(test|spec)\.[jt]sx?$")
-_PROD_PATH = re.compile(
+_PROD_PATH = (
     r"(^|/)(prod|production|live)/"
     r"|(^|/)\.env\.(prod|production|live)(\.[^/]*)?$"
     r"|(^|/)[^/]+\.(prod|production)\.[^/]+$"
@@ -208,17 +208,24 @@ _ENV_WORDS = (
     ("test", r"test|testing|qa|ci"),
     ("development", r"dev|development|local"),
 )
-_ENV_RES = [(name, re.compile(
+_ENV_RES = [(name, (
     rf"(^|/)\.env\.({words})(\.[^/]*)?$"
     rf"|(^|/)({words})/"
     rf"|(^|[/._-])({words})\.(ya?ml|json|toml|ini|env|tfvars|properties|conf|cfg)$"
     rf"|(^|/)[^/]*[._-]({words})[._-][^/]*$")) for name, words in _ENV_WORDS]
 
 # Key classes told by the secret itself or the rule id (Stripe-style live/test prefixes).
-_LIVE_SECRET = re.compile(r"^(sk|rk|pk|whsec)_live_|^[a-z]+_live_[A-Za-z0-9]|^live_|^xoxe\.")
-_TEST_SECRET = re.compile(r"^(sk|rk|pk)_test_|^[a-z]+_test_[A-Za-z0-9]|^test_")
-_LIVE_WORD = re.compile(r"(^|[-_.])(live|prod|production)([-_.]|$)")
-_TEST_WORD = re.compile(r"(^|[-_.])(test|sandbox)([-_.]|$)")
+_LIVE_SECRET = (r"^(sk|rk|pk|whsec)_live_|^[a-z]+_live_[A-Za-z0-9]|^live_|^xoxe\.")
+_TEST_SECRET = (r"^(sk|rk|pk)_test_|^[a-z]+_test_[A-Za-z0-9]|^test_")
+_LIVE_WORD = (r"(^|[-_.])(live|prod|production)([-_.]|$)")
+_TEST_WORD = (r"(^|[-_.])(test|sandbox)([-_.]|$)")
+
+
+@functools.lru_cache(maxsize=None)
+def _rx(source: str) -> "re.Pattern[str]":
+    """The path and key-class patterns above, compiled on first use (a scan
+    without findings never needs them)."""
+    return re.compile(source)
 
 
 def _norm(path: str) -> str:
@@ -230,36 +237,36 @@ def _norm(path: str) -> str:
 
 def is_ci_or_deploy(path: str) -> bool:
     p = _norm(path)
-    return posixpath.basename(p) in _CI_NAMES or any(r.search(p) for r in _CI_PATTERNS)
+    return posixpath.basename(p) in _CI_NAMES or any(_rx(r).search(p) for r in _CI_PATTERNS)
 
 
 def is_mcp_config(path: str) -> bool:
     p = _norm(path)
-    return posixpath.basename(p) in _MCP_NAMES or any(r.search(p) for r in _MCP_PATTERNS)
+    return posixpath.basename(p) in _MCP_NAMES or any(_rx(r).search(p) for r in _MCP_PATTERNS)
 
 
 def is_transcript(path: str) -> bool:
     p = _norm(path)
-    return any(r.search(p) for r in _TRANSCRIPT_PATTERNS)
+    return any(_rx(r).search(p) for r in _TRANSCRIPT_PATTERNS)
 
 
 def is_shell_history(path: str) -> bool:
-    return bool(_SHELL_HISTORY.search(_norm(path)))
+    return bool(_rx(_SHELL_HISTORY).search(_norm(path)))
 
 
 def is_test_path(path: str) -> bool:
-    return bool(_TEST_PATH.search(_norm(path)))
+    return bool(_rx(_TEST_PATH).search(_norm(path)))
 
 
 def is_production_path(path: str) -> bool:
-    return bool(_PROD_PATH.search(_norm(path)))
+    return bool(_rx(_PROD_PATH).search(_norm(path)))
 
 
 def environment_of(path: str) -> Optional[str]:
     """``production``, ``staging``, ``test``, ``development`` or None."""
     p = _norm(path)
     for name, rx in _ENV_RES:
-        if rx.search(p):
+        if _rx(rx).search(p):
             return name
     return None
 
@@ -267,14 +274,14 @@ def environment_of(path: str) -> Optional[str]:
 def key_class(f: Finding) -> Optional[str]:
     """``live`` or ``test`` when the credential says which it is, else None."""
     secret = f.secret or ""
-    if secret and _LIVE_SECRET.search(secret):
+    if secret and _rx(_LIVE_SECRET).search(secret):
         return "live"
-    if secret and _TEST_SECRET.search(secret):
+    if secret and _rx(_TEST_SECRET).search(secret):
         return "test"
     tags = {t.lower() for t in f.tags}
-    if tags & {"live", "production", "prod"} or _LIVE_WORD.search(f.rule_id):
+    if tags & {"live", "production", "prod"} or _rx(_LIVE_WORD).search(f.rule_id):
         return "live"
-    if tags & {"test", "sandbox", "test-key"} or _TEST_WORD.search(f.rule_id):
+    if tags & {"test", "sandbox", "test-key"} or _rx(_TEST_WORD).search(f.rule_id):
         return "test"
     return None
 

@@ -149,13 +149,14 @@ def test_hyperscan_support_guess_gives_the_exact_per_anchor_verdict(engine, monk
     # The anchors Hyperscan refuses and as many it takes (each alone compiles in ~30 ms)
     import keyscan.detect.prefilter as pf_mod
     every = engine.prefilter
-    refused = [e for e, db, w in zip(every.exprs, every.in_database, every._width) if e.anchor and w is not None and not db]
+    refused = [e for e, db in zip(every.exprs, every.in_database)
+               if e.anchor and pf_mod._anchor_width(e.anchor) is not None and not db]
     taken = [e for e, db in zip(every.exprs, every.in_database) if db][:len(refused)]
     exprs = refused + taken
     if guess == "none":  # the guess misses every unsupported construct: the fallback decides
         monkeypatch.setattr(pf_mod, "_HS_UNSUPPORTED", pf_mod.regex.compile(rb"(?!)"))
     pf = HyperscanPrefilter(exprs)
-    exact = tuple(bool(e.anchor) and w is not None and pf._compiles(pf_mod._expression(e, True))
-                  for e, w in zip(exprs, pf._width))
+    exact = tuple(bool(e.anchor) and pf_mod._anchor_width(e.anchor) is not None
+                  and pf._compiles(pf_mod._expression(e, True)) for e in exprs)
     assert pf.in_database == exact
     assert refused and sum(exact) == len(taken)  # lookarounds stay out of the database

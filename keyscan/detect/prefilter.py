@@ -156,8 +156,6 @@ class HyperscanPrefilter:
         self._locates = tuple(t in wanted for t in self.triggers)
         self.located = tuple(t for t, loc in zip(self.triggers, self._locates) if loc)
         self._kw = tuple(e.keyword.lower().encode("ascii") for e in self.exprs)
-        self._anchor = tuple(_anchor_pattern(e.anchor) for e in self.exprs)
-        self._width = tuple(_anchor_width(e.anchor) if e.anchor else 0 for e in self.exprs)
         if serialized is not None and in_database is not None:
             self.in_database = tuple(in_database)
             self._db = hyperscan.loadb(serialized, hyperscan.HS_MODE_BLOCK)
@@ -167,7 +165,7 @@ class HyperscanPrefilter:
             # First guess by syntax and compile once (a rule set compiles in about
             # a second); only when Hyperscan refuses the guess is every anchor
             # tried on its own (about 30 ms each), which gives the same answer.
-            bounded = [bool(e.anchor) and w is not None for e, w in zip(self.exprs, self._width)]
+            bounded = [bool(e.anchor) and _anchor_width(e.anchor) is not None for e in self.exprs]
             guess = tuple(b and not _HS_UNSUPPORTED.search(_expression(e, True))
                           for e, b in zip(self.exprs, bounded))
             try:
@@ -176,6 +174,12 @@ class HyperscanPrefilter:
                 self.in_database = tuple(b and self._compiles(_expression(e, True))
                                          for e, b in zip(self.exprs, bounded))
                 self._db = self._compile_all(self.in_database)
+        # Anchors Hyperscan does not check are matched in Python on every
+        # keyword hit; those it checks are needed only to confirm a reported
+        # end (``_confirm``), so they are compiled on first use: a start-up
+        # from the cache compiles none of the ~100 anchors it does not need.
+        self._anchor = tuple(None if db else _anchor_pattern(e.anchor) for e, db in zip(self.exprs, self.in_database))
+        self._confirmers: dict[int, "tuple[Optional[regex.Pattern[bytes]], int]"] = {}
         # Hyperscan needs one scratch per concurrent scan: each thread clones
         # its own from this prototype on first use (the engine is thread-safe).
         self._scratch_proto = hyperscan.Scratch(self._db)
@@ -253,6 +257,14 @@ class HyperscanPrefilter:
             out.extend(self._confirm(data, ends))
         return out, seen
 
+    def _confirmer(self, i: int) -> "tuple[Optional[regex.Pattern[bytes]], int]":
+        """Expression ``i``'s anchor (compiled on first use) and the most bytes it matches."""
+        got = self._confirmers.get(i)
+        if got is None:  # two threads may both compile it: same value, no lock needed
+            anchor = self.exprs[i].anchor
+            got = self._confirmers[i] = (_anchor_pattern(anchor), (_anchor_width(anchor) or 0) if anchor else 0)
+        return got
+
     def _confirm(self, data: bytes, ends: list[tuple[int, int]]) -> list[tuple[int, int]]:
         """Keyword positions behind anchored match ends, each confirmed by its anchor.
 
@@ -265,8 +277,9 @@ class HyperscanPrefilter:
         for i, to in ends:
             by_expr.setdefault(i, []).append(to)
         for i, tos in by_expr.items():
-            kw, anchor = self._kw, self._anchor[i]
-            kw_i, reach = kw[i], len(kw[i]) + (self._width[i] or 0)
+            anchor, width = self._confirmer(i)
+            kw_i = self._kw[i]
+            reach = len(kw_i) + width
             lo_done = -1
             for to in sorted(set(tos)):
                 lo = max(to - reach, lo_done, 0)

@@ -24,8 +24,10 @@ configurations come from the single registry, :data:`keyscan.mcp.clients.CLIENTS
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
+import re
 import sys
 from dataclasses import dataclass
 from typing import Mapping, Optional, Sequence
@@ -186,20 +188,19 @@ def _sent_patterns() -> tuple[str, ...]:
     return tuple(_BASE_DIRS[e.base] + e.rel for t in AI_TOOLS for e in t.entries if e.sent)
 
 
-def _sent_rx():
+@functools.lru_cache(maxsize=None)
+def _sent_rx() -> "tuple[re.Pattern[str], re.Pattern[str]]":
+    """The table's sent-to-a-model locations, compiled on first use."""
     from .carriers import compile_patterns
 
     return compile_patterns(_sent_patterns())
-
-
-_SENT = _sent_rx()
 
 
 def sent_by_path(path: str) -> bool:
     """Whether ``path`` (any scan) is a transcript, chat store or prompt history
     of an AI tool, by the same table (default locations)."""
     low = path.replace("\\", "/").split("!", 1)[0].lower()
-    file_rx, dir_rx = _SENT
+    file_rx, dir_rx = _sent_rx()
     return bool(file_rx.search(low) or dir_rx.search(low))
 
 

@@ -89,14 +89,22 @@ def compile_patterns(patterns: tuple[str, ...]) -> "tuple[re.Pattern[str], re.Pa
     return file_rx, dir_rx
 
 
-_KINDS = tuple((kind, compile_patterns(pats)) for kind, pats in CARRIERS)
-_DEPS = compile_patterns(DEPENDENCY_DIRS)[0]
+@functools.lru_cache(maxsize=None)
+def _kinds() -> "tuple[tuple[str, tuple[re.Pattern[str], re.Pattern[str]]], ...]":
+    """Each carrier kind's patterns, compiled on first use (a directory that is
+    not a git work tree never asks)."""
+    return tuple((kind, compile_patterns(pats)) for kind, pats in CARRIERS)
+
+
+@functools.lru_cache(maxsize=None)
+def _deps() -> "re.Pattern[str]":
+    return compile_patterns(DEPENDENCY_DIRS)[0]
 
 
 @functools.lru_cache(maxsize=4096)
 def _kind(rel: str) -> Optional[str]:
     low = rel.lower()
-    for kind, (file_rx, dir_rx) in _KINDS:
+    for kind, (file_rx, dir_rx) in _kinds():
         if file_rx.search(low) or dir_rx.search(low):
             return kind
     return None
@@ -110,4 +118,4 @@ def carrier_kind(rel: str) -> Optional[str]:
 def is_dependency_dir(rel_dir: str, names: "set[str] | frozenset[str]" = frozenset()) -> bool:
     """Whether the directory ``rel_dir`` (no trailing slash) is a dependency,
     build or cache tree (``names``: its entries, to recognise a virtualenv)."""
-    return VENV_MARKER in names or _DEPS.search(rel_dir.replace("\\", "/").lower()) is not None
+    return VENV_MARKER in names or _deps().search(rel_dir.replace("\\", "/").lower()) is not None
