@@ -138,6 +138,10 @@ _NEEDS_DECODERS = re.compile(
 )
 
 
+class PartialScan(Exception):
+    """Part of an event's text could not be scanned: the hook blocks."""
+
+
 class Scanner:
     """Scans event text in process with the built-in rules.
 
@@ -157,7 +161,11 @@ class Scanner:
     def _raw(self, text: str) -> list[Match]:
         data = text.encode("utf-8", "surrogatepass")
         out = []
-        for m in self.engine.scan(data, text, "surrogatepass"):
+        timeouts: set[str] = set()
+        matches = self.engine.scan(data, text, "surrogatepass", timeouts=timeouts)
+        if timeouts:  # a rule that ran out of time did not look at all of it: not a clean answer
+            raise PartialScan(f"rule {sorted(timeouts)[0]} ran out of time")
+        for m in matches:
             line = text.count("\n", 0, m.start) + 1
             ls = text.rfind("\n", 0, m.start) + 1
             le = text.find("\n", m.start)
@@ -166,10 +174,13 @@ class Scanner:
         return out
 
     def _pipeline(self, doc: str, text: str) -> list[Match]:
-        from .documents import read_document
-        from .pipeline import scan_document
+        from .api import scan_bytes
 
-        found = scan_document(read_document(doc, text.encode("utf-8", "surrogatepass")), self.engine)
+        failures: list[str] = []
+        # strict: a decoder that fails raises, and the hook fails closed
+        found = scan_bytes(self.engine, doc, text.encode("utf-8", "surrogatepass"), strict=True, failures=failures)
+        if failures:  # a rule out of time or a decoder limit: part of the text was not looked at
+            raise PartialScan(failures[0].split(" (", 1)[0])
         return [Match(f.rule_id, f.rule_name, f.confidence.value == "low", f.secret, f.start_line,
                       f.line_text) for f in found]
 
@@ -281,6 +292,8 @@ def run_hook(agent: str, raw: bytes, scan: Optional[Callable[[str, str], list]] 
         hits = find_secrets(kind, texts, scan)
     except ValueError as exc:
         return fail_closed(f"malformed {event.get('hook_event_name')} event ({exc})")
+    except PartialScan as exc:
+        return fail_closed(f"the event could not be scanned completely ({exc})")
     except Exception as exc:  # fail closed: an error of keyscan itself must never allow  # noqa: BLE001
         # only the exception type: its text could quote the event
         return fail_closed(f"internal error ({type(exc).__name__})")

@@ -126,6 +126,39 @@ def test_internal_error_fails_closed():
     assert reply.stderr == "keyscan hook: internal error (RuntimeError); blocked to be safe (nothing was sent anywhere)\n"
 
 
+def test_a_decoder_failure_fails_closed(monkeypatch):
+    """A tool result holding JSON goes through the decoders; one that crashes
+    must not turn into "allow" with the raw text's findings only."""
+    from keyscan.decoders.json_decoder import JsonDecoder
+
+    # only the JSON decoder sees the key: its underscore is written as an escape
+    escaped = json.dumps({"token": KEYS["GITHUB_TOKEN"]}).replace("ghp_", "ghp\\u005f")
+    post = {"hook_event_name": "PostToolUse", "tool_name": "Read", "tool_input": {"file_path": "a.json"},
+            "tool_response": {"file": {"filePath": "a.json", "content": escaped}}}
+    assert json.loads(run_hook("claude-code", json.dumps(post).encode()).stdout)["decision"] == "block"
+    monkeypatch.setattr(JsonDecoder, "fragments", lambda self, doc: 1 / 0)
+    reply = run_hook("claude-code", json.dumps(post).encode())
+    assert reply.exit_code == 2 and reply.stdout == ""
+    assert reply.stderr == ("keyscan hook: internal error (ZeroDivisionError); blocked to be safe "
+                            "(nothing was sent anywhere)\n")
+
+
+@pytest.mark.parametrize("prompt", ["deploy with {}", "deploy with {} and \\u0041 escapes"])
+def test_a_rule_out_of_time_fails_closed(monkeypatch, prompt):
+    """Plain text (engine only) and text for the decoders (pipeline) alike: a
+    rule whose regex ran out of time did not read the whole event."""
+    import keyscan.detect.engine as engine_mod
+
+    monkeypatch.setattr(engine_mod, "REGEX_TIMEOUT", 1e-9)
+    raw = json.dumps({"hook_event_name": "UserPromptSubmit",
+                      "prompt": prompt.format(KEYS["GITHUB_TOKEN"])}).encode()
+    reply = run_hook("claude-code", raw)
+    assert reply.exit_code == 2 and reply.stdout == ""
+    assert reply.stderr.startswith("keyscan hook: the event could not be scanned completely (rule ")
+    assert reply.stderr.endswith("; blocked to be safe (nothing was sent anywhere)\n")
+    _no_secret_in(reply)
+
+
 def test_unknown_agent_fails_closed():
     assert run_hook("vim", payload("claude-code.UserPromptSubmit.json")).exit_code == 2
 
