@@ -61,6 +61,18 @@ class RawMatch:
     severity: Optional[Severity] = None  # set when a check demoted the finding (else the rule's)
 
 
+_UNPACK_TARGETS = regex.compile(r"(?:^|[\s(\[])[A-Za-z_][\w.]*[ \t]*,[ \t]*(?:[A-Za-z_][\w.]*[ \t]*,[ \t]*)*[\w.]*$")
+"""A line's text before a password name that makes it one of several
+assignment targets (``username, password = ...``, ``host, port, db_password = ...``)."""
+_NAME_EXPRESSION = regex.compile(r"[A-Za-z_][\w.]*$")
+
+
+def _unpacked_into(text: str, name_start: int) -> bool:
+    """The password name at ``name_start`` is one of several targets of a tuple assignment."""
+    line_start = text.rfind("\n", 0, name_start) + 1
+    return _UNPACK_TARGETS.search(text, line_start, name_start) is not None
+
+
 class Engine:
     decode_depth: int = 3
     """Encoding layers decoders unwrap (a scan setting carried with the engine
@@ -250,6 +262,9 @@ class Engine:
                 quoted = 0 < start <= end < len(text) and text[start - 1] in "\"'`" and text[end] == text[start - 1]
                 in_code = (not quoted and end < len(text) and text[end] in ",;)}<"
                            and text[start - 1: start] != ">")  # `<password>x</password>` is a value
+                if not quoted and match is not None and _unpacked_into(text, match.start()) \
+                        and _NAME_EXPRESSION.match(secret):
+                    return None  # `username, password = creds`: a variable unpacked in code, not a value
                 if not password_value_ok(secret, unquoted_in_code=in_code):
                     return None
             elif is_generic_false_positive(secret) or not generic_entropy_ok(secret, entropy):
