@@ -486,14 +486,18 @@ PRE_COMMIT_SNIPPET = """\
 """
 
 
+# keyscan.hooks.AGENTS, written out so that this module imports only click (tests check they agree)
+HOOK_AGENTS = ("claude-code", "codex", "gemini-cli", "cursor")
+
+
 @click.command("init", cls=_Command,
                help="Write a commented .keyscan.toml (and optionally add the pre-commit hook).")
 @click.argument("path", cls=_Argument, default=".", required=False, help="Project directory.")
 @click.option("--force", is_flag=True, help="Overwrite an existing .keyscan.toml.")
 @click.option("--pre-commit", is_flag=True, help="Also add the keyscan hook to .pre-commit-config.yaml.")
-@click.option("--hooks", "hooks", multiple=True, type=click.Choice(("claude-code", "codex", "gemini-cli")),
+@click.option("--hooks", "hooks", multiple=True, type=click.Choice(HOOK_AGENTS),
               help="Only install the agent hook (repeatable) into the project's settings (.claude/settings.json, "
-              ".codex/hooks.json, .gemini/settings.json), merging with what is there.")
+              ".codex/hooks.json, .gemini/settings.json, .cursor/hooks.json), merging with what is there.")
 @click.option("--user", is_flag=True, help="With --hooks: install into the user's settings instead.")
 @guarded
 def init_cmd(path: str, force: bool, pre_commit: bool, hooks: tuple[str, ...], user: bool) -> None:
@@ -768,11 +772,11 @@ def _redact_summary(result: RedactResult, *, dry_run: bool, quiet: bool, backups
 
 
 @click.command("hook", cls=_Command,
-               help="Agent hook: read one hook event (JSON) on stdin; block a prompt or tool call carrying a secret, "
-               "flag a tool result carrying one (never echoing it); fail closed (exit 2) on malformed input. "
+               help="Agent hook: read one hook event (JSON) on stdin; block a prompt, a tool call or (cursor) a file read "
+               "carrying a secret, flag a tool result carrying one (never echoing it); fail closed (exit 2) on malformed input. "
                "Install with `keyscan init --hooks AGENT`.")
-@click.argument("agent", cls=_Argument, type=click.Choice(("claude-code", "codex", "gemini-cli")),
-                help="claude-code, codex or gemini-cli.")
+@click.argument("agent", cls=_Argument, type=click.Choice(HOOK_AGENTS),
+                help="claude-code, codex, gemini-cli or cursor.")
 def hook_cmd(agent: str) -> None:
     from .hooks import main
 

@@ -17,6 +17,10 @@ gemini-cli        BeforeAgent:            BeforeTool:            AfterTool: ``de
                   ``decision: deny``      ``decision: deny``     (the result is replaced by
                                                                  the reason: hidden from the
                                                                  model)
+cursor            beforeSubmitPrompt:     beforeShellExecution,  (Cursor's after-hooks cannot
+                  ``continue: false``     beforeMCPExecution:    block: not handled); a file
+                                          ``permission: deny``   read: beforeReadFile
+                                                                 ``permission: deny``
 ================  ======================  =====================  ==========================
 
 A reply names the rule and where the secret is (``tool_input.command line
@@ -26,7 +30,10 @@ a tool never does.
 
 Fail closed: malformed input or any error of keyscan itself exits 2 with a
 one-line reason on standard error, which every one of these protocols treats
-as "block" (a crash never becomes "allow").
+as "block" (a crash never becomes "allow").  Cursor runs a failing hook's
+action unless the hook entry says ``failClosed: true``, which ``keyscan init
+--hooks cursor`` writes; with it an empty reply is a failure, so keyscan's
+"allow" to Cursor is explicit JSON.
 
 The scan uses the built-in rules only: a repository's configuration is not
 read (it could switch rules off), so the hook behaves the same everywhere.
@@ -41,13 +48,24 @@ import stat
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional, Sequence
 
-AGENTS = ("claude-code", "codex", "gemini-cli")
+AGENTS = ("claude-code", "codex", "gemini-cli", "cursor")
 
-_KINDS = {
-    "claude-code": {"UserPromptSubmit": "prompt", "PreToolUse": "pre", "PostToolUse": "post"},
-    "codex": {"UserPromptSubmit": "prompt", "PreToolUse": "pre", "PostToolUse": "post"},
-    "gemini-cli": {"BeforeAgent": "prompt", "BeforeTool": "pre", "AfterTool": "post"},
+# event name -> (kind, the field holding what the event carries).  Kinds:
+# ``prompt`` (the user's own text), ``pre`` (a tool call's input), ``post`` (a
+# tool's result) and ``read`` (a file's content about to reach the model).
+_EVENTS = {
+    "claude-code": {"UserPromptSubmit": ("prompt", "prompt"), "PreToolUse": ("pre", "tool_input"),
+                    "PostToolUse": ("post", "tool_response")},
+    "codex": {"UserPromptSubmit": ("prompt", "prompt"), "PreToolUse": ("pre", "tool_input"),
+              "PostToolUse": ("post", "tool_response")},
+    "gemini-cli": {"BeforeAgent": ("prompt", "prompt"), "BeforeTool": ("pre", "tool_input"),
+                   "AfterTool": ("post", "tool_response")},
+    # Cursor's after-hooks (afterShellExecution, afterMCPExecution, ...) cannot block: not handled
+    "cursor": {"beforeSubmitPrompt": ("prompt", "prompt"), "beforeShellExecution": ("pre", "command"),
+               "beforeMCPExecution": ("pre", "tool_input"), "beforeReadFile": ("read", "content")},
 }
+_TEXT_FIELDS = ("prompt", "command", "content")  # must be a string: without it there is nothing to check
+_CONTENT_KEYS = ("content", "new_string", "new_source")  # a file's content: scanned under the file's name
 MAX_TEXT = 4 * 1024 * 1024  # per event; a larger event is scanned in full all the same (one document per string)
 EXIT_BLOCK = 2
 
@@ -87,29 +105,28 @@ def _leaves(value: Any, path: str) -> Iterator[tuple[str, Optional[str], str]]:
 
 
 def event_texts(agent: str, event: dict) -> tuple[Optional[str], list[tuple[str, Optional[str], str, str]]]:
-    """The event's kind (``prompt``, ``pre``, ``post`` or None) and its texts as
-    (where, key, text, document name)."""
+    """The event's kind (``prompt``, ``pre``, ``post``, ``read`` or None) and
+    its texts as (where, key, text, document name)."""
     name = event.get("hook_event_name")
-    kind = _KINDS[agent].get(name) if isinstance(name, str) else None
+    kind, field = _EVENTS[agent].get(name, (None, "")) if isinstance(name, str) else (None, "")
     if kind is None:
         return None, []
-    if kind == "prompt":
-        prompt = event.get("prompt")
-        if not isinstance(prompt, str):
-            raise ValueError("the event has no prompt")
-        return kind, [("prompt", None, prompt, "prompt")]
-    fields = ("tool_input",) if kind == "pre" else ("tool_input", "tool_response")
+    value = event.get(field)
+    if field in _TEXT_FIELDS and not isinstance(value, str):
+        raise ValueError(f"the event has no {field}")
+    if field == "tool_input" and isinstance(value, str):
+        # Cursor's MCP events give the tool's arguments as JSON text (some versions an object)
+        try:
+            value = json.loads(value)
+        except ValueError:
+            pass  # not JSON: scanned as the text it is
     tool_input = event.get("tool_input")
-    file_path = tool_input.get("file_path") if isinstance(tool_input, dict) else None
+    file_path = tool_input.get("file_path") if isinstance(tool_input, dict) else event.get("file_path")
     texts = []
-    for name in fields:
-        if kind == "post" and name == "tool_input":
-            continue  # checked before the call; the result is what is new
-        for where, key, text in _leaves(event.get(name), name):
-            # a file's content keeps the file's name, so its decoders apply (.ipynb, .jsonl...)
-            doc = file_path if isinstance(file_path, str) and key in ("content", "new_string", "new_source") \
-                else where
-            texts.append((where, key, text, doc))
+    for where, key, text in _leaves(value, field):
+        # a file's content keeps the file's name, so its decoders apply (.ipynb, .jsonl...)
+        doc = file_path if isinstance(file_path, str) and (key or field) in _CONTENT_KEYS else where
+        texts.append((where, key, text, doc))
     return kind, texts
 
 
@@ -249,6 +266,10 @@ def _reply(agent: str, kind: str, hits: Sequence[Hit]) -> HookReply:
     elif kind == "pre":
         reason = (f"keyscan blocked this tool call: its input holds a secret: {what}. Do not put keys in tool "
                   "calls, commands or files; refer to an environment variable instead.")
+    elif kind == "read":
+        reason = (f"keyscan blocked reading this file: it holds a secret: {what}. Do not read files that hold "
+                  "keys; refer to the key by its environment variable's name. If it was a real key, rotate it "
+                  "and keep it out of the project.")
     else:
         reason = (f"keyscan: this tool result holds a secret: {what}. Do not repeat, copy, echo or write this key "
                   "anywhere (messages, files, commands); refer to it by name only.")
@@ -256,8 +277,14 @@ def _reply(agent: str, kind: str, hits: Sequence[Hit]) -> HookReply:
         if kind == "post":
             reason = "keyscan hid this tool result: it held a secret. " + reason
         return HookReply(0, json.dumps({"decision": "deny", "reason": reason}) + "\n")
+    if agent == "cursor":
+        if kind == "prompt":
+            out: dict = {"continue": False, "user_message": reason}
+        else:  # beforeShellExecution, beforeMCPExecution, beforeReadFile
+            out = {"permission": "deny", "user_message": reason, "agent_message": reason}
+        return HookReply(0, json.dumps(out) + "\n")
     if kind == "prompt":
-        out: dict = {"decision": "block", "reason": reason}
+        out = {"decision": "block", "reason": reason}
     elif kind == "pre":
         out = {"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": "deny",
                                       "permissionDecisionReason": reason}}
@@ -267,7 +294,11 @@ def _reply(agent: str, kind: str, hits: Sequence[Hit]) -> HookReply:
     return HookReply(0, json.dumps(out) + "\n")
 
 
-def _allow(agent: str) -> HookReply:
+def _allow(agent: str, kind: Optional[str]) -> HookReply:
+    if agent == "cursor":
+        # explicit: with failClosed, Cursor takes an empty reply for a failure and blocks
+        return HookReply(0, '{"continue": true}\n' if kind == "prompt" else
+                         '{"permission": "allow"}\n' if kind in ("pre", "read") else "{}\n")
     return HookReply(0, "{}\n" if agent == "gemini-cli" else "")
 
 
@@ -288,7 +319,7 @@ def run_hook(agent: str, raw: bytes, scan: Optional[Callable[[str, str], list]] 
     try:
         kind, texts = event_texts(agent, event)
         if kind is None:
-            return _allow(agent)  # an event keyscan does not handle
+            return _allow(agent, None)  # an event keyscan does not handle
         hits = find_secrets(kind, texts, scan)
     except ValueError as exc:
         return fail_closed(f"malformed {event.get('hook_event_name')} event ({exc})")
@@ -297,7 +328,7 @@ def run_hook(agent: str, raw: bytes, scan: Optional[Callable[[str, str], list]] 
     except Exception as exc:  # fail closed: an error of keyscan itself must never allow  # noqa: BLE001
         # only the exception type: its text could quote the event
         return fail_closed(f"internal error ({type(exc).__name__})")
-    return _reply(agent, kind, hits) if hits else _allow(agent)
+    return _reply(agent, kind, hits) if hits else _allow(agent, kind)
 
 
 # --------------------------------------------------------------------------
@@ -308,6 +339,8 @@ _HOOK_EVENTS = {
     "claude-code": (("UserPromptSubmit", None), ("PreToolUse", "*"), ("PostToolUse", "*")),
     "codex": (("UserPromptSubmit", None), ("PreToolUse", None), ("PostToolUse", None)),
     "gemini-cli": (("BeforeAgent", None), ("BeforeTool", ".*"), ("AfterTool", ".*")),
+    "cursor": (("beforeSubmitPrompt", None), ("beforeShellExecution", None), ("beforeMCPExecution", None),
+               ("beforeReadFile", None)),
 }
 
 
@@ -324,6 +357,9 @@ def settings_path(agent: str, scope: str, project_dir: str = ".") -> str:
     if agent == "gemini-cli":
         return os.path.join(project_dir, ".gemini", "settings.json") if scope == "project" else \
             os.path.join(home, ".gemini", "settings.json")
+    if agent == "cursor":
+        return os.path.join(project_dir, ".cursor", "hooks.json") if scope == "project" else \
+            os.path.join(home, ".cursor", "hooks.json")
     raise ValueError(f"unknown agent {agent!r} (known: {', '.join(AGENTS)})")
 
 
@@ -340,27 +376,40 @@ def merge_hooks(settings: dict, agent: str, command: str) -> tuple[dict, int]:
     """``settings`` with keyscan's hook added to each event (kept once: an
     existing ``keyscan hook AGENT`` entry is left as it is); returns the new
     settings and how many events were added."""
+    flat = agent == "cursor"  # Cursor: {"version": 1, "hooks": {event: [{"command": ...}]}}, no groups
+    if flat:
+        version = settings.setdefault("version", 1)
+        if version != 1:
+            raise ValueError(f"hooks file version {version!r}: keyscan writes version 1 entries")
     hooks = settings.setdefault("hooks", {})
     if not isinstance(hooks, dict):
         raise ValueError("'hooks' in the settings is not an object")
     added = 0
     marker = f"hook {agent}"
+
+    def ours(entries: Any) -> bool:
+        return isinstance(entries, list) and any(
+            isinstance(h, dict) and "keyscan" in str(h.get("command", "")) and marker in str(h.get("command", ""))
+            for h in entries)
+
     for event, matcher in _HOOK_EVENTS[agent]:
         groups = hooks.setdefault(event, [])
         if not isinstance(groups, list):
             raise ValueError(f"'hooks.{event}' in the settings is not a list")
-        present = any(isinstance(g, dict) and isinstance(g.get("hooks"), list) and any(
-            isinstance(h, dict) and "keyscan" in str(h.get("command", "")) and marker in str(h.get("command", ""))
-            for h in g["hooks"]) for g in groups)
+        present = ours(groups) if flat else any(isinstance(g, dict) and ours(g.get("hooks")) for g in groups)
         if present:
             continue
-        entry: dict = {"type": "command", "command": command}
+        entry: dict = {"command": command} if flat else {"type": "command", "command": command}
         if agent == "gemini-cli":
             entry["name"] = "keyscan"
-        group: dict = {"hooks": [entry]}
-        if matcher is not None:
-            group = {"matcher": matcher, **group}
-        groups.append(group)
+        if flat:
+            entry["failClosed"] = True  # Cursor lets the action through when a hook fails, unless told so
+            groups.append(entry)
+        else:
+            group: dict = {"hooks": [entry]}
+            if matcher is not None:
+                group = {"matcher": matcher, **group}
+            groups.append(group)
         added += 1
     return settings, added
 

@@ -45,6 +45,24 @@ def _agent(name: str) -> str:
     return name.split(".")[0]
 
 
+# the events each agent's hook protocol documents for prompts, tool calls and file reads
+EVENT_NAMES = {
+    "claude-code": {"UserPromptSubmit", "PreToolUse", "PostToolUse"},
+    "codex": {"UserPromptSubmit", "PreToolUse", "PostToolUse"},
+    "gemini-cli": {"BeforeAgent", "BeforeTool", "AfterTool"},
+    "cursor": {"beforeSubmitPrompt", "beforeShellExecution", "beforeMCPExecution", "beforeReadFile"},
+}
+
+
+def _allowed(agent: str, event: str) -> str:
+    """What "allow" is on the agent's standard output (Cursor: explicit JSON,
+    since with failClosed an empty reply is a failure)."""
+    if agent == "cursor":
+        return ('{"continue": true}\n' if event == "beforeSubmitPrompt" else
+                '{"permission": "allow"}\n' if event in EVENT_NAMES["cursor"] else "{}\n")
+    return "{}\n" if agent == "gemini-cli" else ""
+
+
 ALL = sorted(p.name for p in EVENTS.glob("*.json"))
 
 
@@ -65,6 +83,13 @@ def test_event_with_secret_is_blocked_or_flagged(name):
     if agent == "gemini-cli":
         assert set(out) == {"decision", "reason"} and out["decision"] == "deny"
         reason = out["reason"]
+    elif event == "beforeSubmitPrompt":
+        assert set(out) == {"continue", "user_message"} and out["continue"] is False
+        reason = out["user_message"]
+    elif agent == "cursor":  # beforeShellExecution, beforeMCPExecution, beforeReadFile
+        assert set(out) == {"permission", "user_message", "agent_message"} and out["permission"] == "deny"
+        reason = out["user_message"]
+        assert out["agent_message"] == reason
     elif event == "PreToolUse":
         assert set(out) == {"hookSpecificOutput"}
         hso = out["hookSpecificOutput"]
@@ -95,22 +120,100 @@ def test_where_is_named():
     assert "tool_response.llmContent line 2" in reason and "tool_response.returnDisplay line 2" not in reason
 
 
+def test_cursor_where_is_named():
+    out = json.loads(run_hook("cursor", payload("cursor.beforeMCPExecution.json")).stdout)
+    assert "(anthropic-api-key) in tool_input.body line 2" in out["user_message"]
+    out = json.loads(run_hook("cursor", payload("cursor.beforeReadFile.json")).stdout)
+    assert out["user_message"].startswith("keyscan blocked reading this file: it holds a secret: ")
+    assert "(anthropic-api-key) in content line 3" in out["user_message"]
+    out = json.loads(run_hook("cursor", payload("cursor.beforeShellExecution.json")).stdout)
+    assert "(openai-project-key) in command;" in out["user_message"]
+
+
+@pytest.mark.parametrize("as_text", [True, False])
+def test_cursor_mcp_tool_input_as_json_text_or_object(as_text):
+    """Cursor sends an MCP tool's arguments as JSON text (an object in some
+    versions): both are read as the arguments, with the same places named."""
+    args = {"owner": "acme", "token": KEYS["GITHUB_TOKEN"]}
+    event = {"hook_event_name": "beforeMCPExecution", "tool_name": "git_push",
+             "tool_input": json.dumps(args) if as_text else args, "url": "http://localhost:8931/mcp"}
+    out = json.loads(run_hook("cursor", json.dumps(event).encode()).stdout)
+    assert out["permission"] == "deny"
+    assert "(github-pat-classic) in tool_input.token." in out["user_message"]
+
+
+def test_cursor_mcp_tool_input_text_that_is_not_json():
+    event = {"hook_event_name": "beforeMCPExecution", "tool_name": "run",
+             "tool_input": f"deploy --token {KEYS['GITHUB_TOKEN']}", "command": "npx -y @acme/run-mcp"}
+    out = json.loads(run_hook("cursor", json.dumps(event).encode()).stdout)
+    assert out["permission"] == "deny" and "(github-pat-classic) in tool_input." in out["user_message"]
+
+
+def test_cursor_mcp_server_command_is_not_the_tool_call():
+    """The MCP server's own launch command or URL is the user's configuration,
+    not what the model wrote: a clean tool call is allowed."""
+    event = {"hook_event_name": "beforeMCPExecution", "tool_name": "list", "tool_input": "{}",
+             "url": f"https://mcp.example.com/sse?token={KEYS['GITHUB_TOKEN']}"}
+    assert run_hook("cursor", json.dumps(event).encode()).stdout == '{"permission": "allow"}\n'
+
+
+def test_cursor_file_read_goes_through_the_decoders():
+    """A JSON file's content is scanned as that file (its name picks the
+    decoders): a key written with a JSON escape is found."""
+    escaped = json.dumps({"token": KEYS["GITHUB_TOKEN"]}).replace("ghp_", "ghp\\u005f")
+    event = {"hook_event_name": "beforeReadFile", "file_path": "/home/dev/shop/config/gh.json",
+             "content": escaped, "attachments": []}
+    out = json.loads(run_hook("cursor", json.dumps(event).encode()).stdout)
+    assert out["permission"] == "deny" and "(github-pat-classic) in content" in out["user_message"]
+
+
+def test_cursor_inline_allow_only_in_the_users_prompt():
+    token = KEYS["GITHUB_TOKEN"]
+    prompt = {"hook_event_name": "beforeSubmitPrompt", "prompt": f"test fixture {token} # keyscan:allow"}
+    assert run_hook("cursor", json.dumps(prompt).encode()).stdout == '{"continue": true}\n'
+    read = {"hook_event_name": "beforeReadFile", "file_path": "/home/dev/shop/notes.txt",
+            "content": f"token = {token}  # keyscan:allow\n"}
+    assert json.loads(run_hook("cursor", json.dumps(read).encode()).stdout)["permission"] == "deny"
+
+
+@pytest.mark.parametrize("event", [
+    {"hook_event_name": "afterShellExecution", "command": "env", "output": "GITHUB_TOKEN={}", "duration": 12},
+    {"hook_event_name": "afterMCPExecution", "tool_name": "get", "tool_input": "{}",
+     "result_json": "{{\"token\": \"{}\"}}", "duration": 40},
+    {"hook_event_name": "afterAgentResponse", "text": "use {}"}])
+def test_cursor_after_hooks_are_not_claimed_to_block(event):
+    """Cursor's after-hooks are fire-and-forget: keyscan does not pretend to
+    block them (an empty JSON object, exit 0)."""
+    event = {k: v.format(KEYS["GITHUB_TOKEN"]) if isinstance(v, str) else v for k, v in event.items()}
+    assert run_hook("cursor", json.dumps(event).encode()) == fail_closed("x").__class__(0, "{}\n", "")
+
+
 @pytest.mark.parametrize("name", ALL)
 def test_event_without_secret_is_allowed(name):
     agent = _agent(name)
     reply = run_hook(agent, payload(name, secrets=False))
     assert reply.exit_code == 0 and reply.stderr == ""
-    assert reply.stdout == ("{}\n" if agent == "gemini-cli" else "")
+    assert reply.stdout == _allowed(agent, json.loads(payload(name))["hook_event_name"])
 
 
-@pytest.mark.parametrize("agent", ["claude-code", "codex", "gemini-cli"])
+def test_recorded_events_cover_every_agent_and_event():
+    recorded = {(_agent(n), json.loads(payload(n))["hook_event_name"]) for n in ALL}
+    assert recorded == {(agent, event) for agent, events in EVENT_NAMES.items() for event in events}
+
+
+@pytest.mark.parametrize("agent", sorted(EVENT_NAMES))
 @pytest.mark.parametrize("raw", [b"", b"{not json", b"[1, 2]", b"\xff\xfe{}", b'"text"',
                                  b'{"hook_event_name": "UserPromptSubmit"}',
-                                 b'{"hook_event_name": "BeforeAgent", "prompt": 42}'])
+                                 b'{"hook_event_name": "BeforeAgent", "prompt": 42}',
+                                 b'{"hook_event_name": "beforeSubmitPrompt", "attachments": []}',
+                                 b'{"hook_event_name": "beforeShellExecution", "command": ["env"], "cwd": "/"}',
+                                 b'{"hook_event_name": "beforeReadFile", "file_path": "/home/dev/.env"}'])
 def test_malformed_input_fails_closed(agent, raw):
     reply = run_hook(agent, raw)
-    if agent == "gemini-cli" and b"UserPromptSubmit" in raw or agent != "gemini-cli" and b"BeforeAgent" in raw:
-        assert reply.exit_code == 0  # another agent's event name: not one this agent sends, nothing to check
+    name = json.loads(raw).get("hook_event_name") if raw.startswith(b"{\"") else None
+    if name and name not in EVENT_NAMES[agent]:
+        # another agent's event name: not one this agent sends, nothing to check
+        assert (reply.exit_code, reply.stdout) == (0, _allowed(agent, name))
         return
     assert reply.exit_code == 2
     assert reply.stdout == ""
@@ -226,6 +329,52 @@ def test_install_gemini_and_codex(tmp_path):
         {"hooks": [{"type": "command", "command": "keyscan hook codex"}]}]
 
 
+def test_install_cursor_merges_and_is_idempotent(tmp_path):
+    hooks_file = tmp_path / ".cursor" / "hooks.json"
+    hooks_file.parent.mkdir()
+    existing = {"version": 1, "hooks": {"beforeShellExecution": [{"command": "./hooks/audit.sh"}],
+                                        "afterFileEdit": [{"command": "./hooks/format.sh"}]}}
+    hooks_file.write_text(json.dumps(existing))
+    os.chmod(hooks_file, 0o640)
+    path, added = install("cursor", "project", str(tmp_path))
+    assert path == str(hooks_file) and added == 4
+    data = json.loads(hooks_file.read_text())
+    ours = {"command": "keyscan hook cursor", "failClosed": True}
+    assert data == {"version": 1, "hooks": {
+        "beforeShellExecution": [{"command": "./hooks/audit.sh"}, ours],
+        "afterFileEdit": [{"command": "./hooks/format.sh"}],
+        "beforeSubmitPrompt": [ours], "beforeMCPExecution": [ours], "beforeReadFile": [ours]}}
+    assert stat.S_IMODE(hooks_file.stat().st_mode) == 0o640
+    before = hooks_file.read_bytes()
+    assert install("cursor", "project", str(tmp_path)) == (str(hooks_file), 0)
+    assert hooks_file.read_bytes() == before
+
+
+def test_install_cursor_new_file_and_user_scope(tmp_path, monkeypatch):
+    path, added = install("cursor", "project", str(tmp_path))
+    assert path == str(tmp_path / ".cursor" / "hooks.json") and added == 4
+    data = json.loads(Path(path).read_text())
+    assert list(data) == ["version", "hooks"] and data["version"] == 1
+    assert data["hooks"]["beforeReadFile"] == [{"command": "keyscan hook cursor", "failClosed": True}]
+    assert stat.S_IMODE(Path(path).stat().st_mode) == 0o600
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("PATH", "")  # keyscan not on PATH: the bare name is written
+    path, added = install("cursor", "user", str(tmp_path))
+    assert path == str(tmp_path / "home" / ".cursor" / "hooks.json") and added == 4
+
+
+@pytest.mark.parametrize("text", ["{ not json", "[]", '{"version": 1, "hooks": []}',
+                                  '{"version": 2, "hooks": {}}',
+                                  '{"version": 1, "hooks": {"beforeReadFile": {"command": "x"}}}'])
+def test_install_cursor_refuses_a_file_it_cannot_merge_into(tmp_path, text):
+    hooks_file = tmp_path / ".cursor" / "hooks.json"
+    hooks_file.parent.mkdir()
+    hooks_file.write_text(text)
+    with pytest.raises(UsageError, match="hooks.json"):
+        install("cursor", "project", str(tmp_path))
+    assert hooks_file.read_text() == text
+
+
 def test_install_refuses_broken_settings(tmp_path):
     settings = tmp_path / ".claude" / "settings.json"
     settings.parent.mkdir()
@@ -241,7 +390,7 @@ def test_install_refuses_broken_settings(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["claude-code.PreToolUse.Bash.json", "gemini-cli.AfterTool.json",
-                                  "codex.UserPromptSubmit.json"])
+                                  "codex.UserPromptSubmit.json", "cursor.beforeReadFile.json"])
 def test_cli_hook(name):
     from conftest import run_keyscan
 
@@ -252,7 +401,7 @@ def test_cli_hook(name):
     for value in KEYS.values():
         assert value not in proc.stdout + proc.stderr
     clean = run_keyscan("hook", agent, input=payload(name, secrets=False).decode())
-    assert clean.returncode == 0 and clean.stdout == ("{}\n" if agent == "gemini-cli" else "")
+    assert clean.returncode == 0 and clean.stdout == _allowed(agent, json.loads(payload(name))["hook_event_name"])
     broken = run_keyscan("hook", agent, input="{")
     assert broken.returncode == 2 and broken.stdout == "" and "blocked to be safe" in broken.stderr
 
@@ -268,3 +417,18 @@ def test_cli_init_hooks(tmp_path):
     again = run_keyscan("init", str(tmp_path), "--hooks", "claude-code")
     assert again.returncode == 0 and "already has the keyscan claude-code hook" in again.stderr
     assert run_keyscan("init", str(tmp_path), "--user").returncode == 2
+    proc = run_keyscan("init", str(tmp_path), "--hooks", "cursor")
+    assert proc.returncode == 0 and "installed the keyscan cursor hook in" in proc.stderr
+    assert json.loads((tmp_path / ".cursor" / "hooks.json").read_text())["hooks"]["beforeReadFile"] == [
+        {"command": "keyscan hook cursor", "failClosed": True}]
+
+
+def test_cli_help_lists_every_agent():
+    from conftest import run_keyscan
+
+    from keyscan.commands import HOOK_AGENTS
+    from keyscan.hooks import AGENTS
+
+    assert HOOK_AGENTS == AGENTS
+    assert "{claude-code|codex|gemini-cli|cursor}" in run_keyscan("hook", "--help").stdout
+    assert "[claude-code|codex|gemini-cli|cursor]" in run_keyscan("init", "--help").stdout
