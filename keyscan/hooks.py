@@ -191,7 +191,9 @@ class Scanner:
         return out
 
     def _pipeline(self, doc: str, text: str) -> list[Match]:
-        from .api import scan_bytes
+        # the pipeline's one-document entry (what api.scan_bytes re-exports), without
+        # importing the runner and sources: the hook answers within its start-up budget
+        from .pipeline import scan_bytes
 
         failures: list[str] = []
         # strict: a decoder that fails raises, and the hook fails closed
