@@ -17,10 +17,11 @@ gemini-cli        BeforeAgent:            BeforeTool:            AfterTool: ``de
                   ``decision: deny``      ``decision: deny``     (the result is replaced by
                                                                  the reason: hidden from the
                                                                  model)
-cursor            beforeSubmitPrompt:     beforeShellExecution,  (Cursor's after-hooks cannot
-                  ``continue: false``     beforeMCPExecution:    block: not handled); a file
-                                          ``permission: deny``   read: beforeReadFile
-                                                                 ``permission: deny``
+cursor            beforeSubmitPrompt:     beforeShellExecution,  not handled (Cursor's
+                  ``continue: false``     beforeMCPExecution,    after-hooks cannot block)
+                                          beforeReadFile (a
+                                          file read):
+                                          ``permission: deny``
 ================  ======================  =====================  ==========================
 
 A reply names the rule and where the secret is (``tool_input.command line
