@@ -377,8 +377,9 @@ def hook_command(agent: str, scope: str) -> str:
 
 def merge_hooks(settings: dict, agent: str, command: str) -> tuple[dict, int]:
     """``settings`` with keyscan's hook added to each event (kept once: an
-    existing ``keyscan hook AGENT`` entry is left as it is); returns the new
-    settings and how many events were added."""
+    existing ``keyscan hook AGENT`` entry is left as it is, except that a
+    Cursor entry without ``failClosed`` gets it); returns the new settings and
+    how many events were added or changed."""
     flat = agent == "cursor"  # Cursor: {"version": 1, "hooks": {event: [{"command": ...}]}}, no groups
     if flat:
         version = settings.setdefault("version", 1)
@@ -390,25 +391,31 @@ def merge_hooks(settings: dict, agent: str, command: str) -> tuple[dict, int]:
     added = 0
     marker = f"hook {agent}"
 
-    def ours(entries: Any) -> bool:
-        return isinstance(entries, list) and any(
-            isinstance(h, dict) and "keyscan" in str(h.get("command", "")) and marker in str(h.get("command", ""))
-            for h in entries)
+    def ours(entries: Any) -> list[dict]:
+        return [h for h in entries if isinstance(h, dict) and "keyscan" in str(h.get("command", ""))
+                and marker in str(h.get("command", ""))] if isinstance(entries, list) else []
 
     for event, matcher in _HOOK_EVENTS[agent]:
         groups = hooks.setdefault(event, [])
         if not isinstance(groups, list):
             raise ValueError(f"'hooks.{event}' in the settings is not a list")
-        present = ours(groups) if flat else any(isinstance(g, dict) and ours(g.get("hooks")) for g in groups)
-        if present:
-            continue
-        entry: dict = {"command": command} if flat else {"type": "command", "command": command}
-        if agent == "gemini-cli":
-            entry["name"] = "keyscan"
         if flat:
-            entry["failClosed"] = True  # Cursor lets the action through when a hook fails, unless told so
-            groups.append(entry)
+            present = ours(groups)
+            # Cursor lets the action through when a hook fails, unless the entry says otherwise
+            # (an explicit "failClosed": false is the user's choice and stays)
+            unset = [h for h in present if "failClosed" not in h]
+            for h in unset:
+                h["failClosed"] = True
+            if present:
+                added += bool(unset)
+                continue
+            groups.append({"command": command, "failClosed": True})
         else:
+            if any(isinstance(g, dict) and ours(g.get("hooks")) for g in groups):
+                continue
+            entry: dict = {"type": "command", "command": command}
+            if agent == "gemini-cli":
+                entry["name"] = "keyscan"
             group: dict = {"hooks": [entry]}
             if matcher is not None:
                 group = {"matcher": matcher, **group}

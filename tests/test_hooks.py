@@ -350,6 +350,21 @@ def test_install_cursor_merges_and_is_idempotent(tmp_path):
     assert hooks_file.read_bytes() == before
 
 
+def test_install_cursor_adds_fail_closed_to_an_entry_written_by_hand(tmp_path):
+    """A keyscan entry without failClosed lets Cursor run the action when the
+    hook fails: install adds the flag (an explicit false is left alone)."""
+    hooks_file = tmp_path / ".cursor" / "hooks.json"
+    hooks_file.parent.mkdir()
+    hooks_file.write_text(json.dumps({"version": 1, "hooks": {
+        "beforeReadFile": [{"command": "keyscan hook cursor"}],
+        "beforeShellExecution": [{"command": "keyscan hook cursor", "failClosed": False}]}}))
+    assert install("cursor", "project", str(tmp_path)) == (str(hooks_file), 3)
+    hooks = json.loads(hooks_file.read_text())["hooks"]
+    assert hooks["beforeReadFile"] == [{"command": "keyscan hook cursor", "failClosed": True}]
+    assert hooks["beforeShellExecution"] == [{"command": "keyscan hook cursor", "failClosed": False}]
+    assert install("cursor", "project", str(tmp_path)) == (str(hooks_file), 0)
+
+
 def test_install_cursor_new_file_and_user_scope(tmp_path, monkeypatch):
     path, added = install("cursor", "project", str(tmp_path))
     assert path == str(tmp_path / ".cursor" / "hooks.json") and added == 4
