@@ -314,7 +314,7 @@ def run_hook(agent: str, raw: bytes, scan: Optional[Callable[[str, str], list]] 
     if agent not in AGENTS:
         return fail_closed(f"unknown agent {agent!r} (known: {', '.join(AGENTS)})")
     try:
-        event = json.loads(raw.decode("utf-8"))
+        event = json.loads(raw.decode("utf-8-sig"))  # a leading BOM (Cursor's CLI on Windows) is not the event
     except (UnicodeDecodeError, ValueError):
         return fail_closed("the hook event is not valid JSON")
     if not isinstance(event, dict):

@@ -220,6 +220,12 @@ def test_malformed_input_fails_closed(agent, raw):
     assert reply.stderr.startswith("keyscan hook: ") and "blocked to be safe" in reply.stderr
 
 
+def test_a_leading_utf8_bom_is_not_malformed_input():
+    reply = run_hook("cursor", b"\xef\xbb\xbf" + payload("cursor.beforeShellExecution.json"))
+    assert reply.exit_code == 0 and json.loads(reply.stdout)["permission"] == "deny"
+    assert run_hook("cursor", b"\xef\xbb\xbf" + b"{not json").exit_code == 2
+
+
 def test_internal_error_fails_closed():
     def broken(doc, text):
         raise RuntimeError("boom " + text)
