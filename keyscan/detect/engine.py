@@ -61,7 +61,7 @@ class RawMatch:
     severity: Optional[Severity] = None  # set when a check demoted the finding (else the rule's)
 
 
-_UNPACK_TARGETS = regex.compile(r"(?:^|[\s(\[])[A-Za-z_][\w.]*[ \t]*,[ \t]*(?:[A-Za-z_][\w.]*[ \t]*,[ \t]*)*[\w.]*$")
+_UNPACK_TARGETS = regex.compile(r"(?:^|[\s(\[`])[A-Za-z_][\w.]*[ \t]*,[ \t]*(?:[A-Za-z_][\w.]*[ \t]*,[ \t]*)*[\w.]*$")
 """A line's text before a password name that makes it one of several
 assignment targets (``username, password = ...``, ``host, port, db_password = ...``)."""
 _NAME_EXPRESSION = regex.compile(r"[A-Za-z_][\w.]*$")
