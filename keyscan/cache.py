@@ -1,9 +1,10 @@
 """On-disk cache of the compiled rule set: data only, never code.
 
-A cache entry is one JSON file holding the parsed rules (plain fields) and,
-for the Hyperscan engine, the serialized Hyperscan database (base64 of
-``hyperscan.dumpb``).  Loading it runs no code from the file: the rules are
-rebuilt field by field and the database goes through ``hyperscan.loadb``.
+A cache entry is one JSON file holding the parsed rules (plain fields, not
+their examples) and, for the Hyperscan engine, the serialized Hyperscan
+database (base64 of ``hyperscan.dumpb``).  Loading it runs no code from the
+file: the rules are rebuilt field by field and the database goes through
+``hyperscan.loadb``.
 Nothing is unpickled (an old ``*.pickle`` file planted in the directory is
 never opened).
 
@@ -58,8 +59,9 @@ def cache_dir() -> Optional[Path]:
     return Path(home) / ".cache" / "keyscan"
 
 
-FORMAT = 3
-"""Bumped whenever the entry layout changes (2 was a pickle, no longer read)."""
+FORMAT = 4
+"""Bumped whenever the entry layout changes (2 was a pickle, no longer read;
+3 held the rules' examples)."""
 
 
 def cache_key(files: list[Path], kind: str, extra: str = "") -> str:
@@ -183,8 +185,14 @@ def _unb64(s: Any) -> bytes:
     return base64.b64decode(s.encode("ascii"), validate=True)
 
 
+_NOT_CACHED = ("examples", "negative_examples")
+"""Rule fields left out of an entry: only ``keyscan rules check`` runs the
+examples, and it reads the rule files (a quarter of an entry's size, parsed on
+every start for nothing).  A cached engine's rules have none."""
+
+
 def rule_to_data(rule: "Rule") -> dict:
-    d = dataclasses.asdict(rule)
+    d = {f.name: getattr(rule, f.name) for f in dataclasses.fields(rule) if f.name not in _NOT_CACHED}
     d["severity"] = rule.severity.value
     d["confidence"] = rule.confidence.value
     return d
@@ -195,14 +203,20 @@ _STR_FIELDS = ("id", "name", "provider", "pattern", "family", "description", "an
 _INT_FIELDS = ("window", "window_before", "starts_within", "priority")
 
 
-def rule_from_data(d: Any) -> "Rule":
-    """A :class:`Rule` from :func:`rule_to_data` output; every field type-checked."""
-    from .ruleset.model import Example, Rule
+def _cached_fields() -> frozenset[str]:
+    from .ruleset.model import Rule
+
+    return frozenset(f.name for f in dataclasses.fields(Rule)) - set(_NOT_CACHED)
+
+
+def rule_from_data(d: Any, names: Optional[frozenset[str]] = None) -> "Rule":
+    """A :class:`Rule` from :func:`rule_to_data` output; every field type-checked
+    (``names``: :func:`_cached_fields`, passed in when loading many rules)."""
+    from .ruleset.model import Rule
 
     if not isinstance(d, dict):
         raise TypeError("rule must be an object")
-    names = {f.name for f in dataclasses.fields(Rule)}
-    if set(d) != names:
+    if d.keys() != (names or _cached_fields()):
         raise ValueError("rule fields differ")
     for k in _STR_FIELDS:
         if not isinstance(d[k], str):
@@ -217,27 +231,12 @@ def rule_from_data(d: Any) -> "Rule":
         raise TypeError("flags")
     if type(d["min_entropy"]) not in (int, float):
         raise TypeError("min_entropy")
-
-    def examples(v: Any) -> tuple:
-        if not isinstance(v, list):
-            raise TypeError("examples")
-        out = []
-        for e in v:
-            if not isinstance(e, dict) or set(e) != {"text", "secret", "path"} or \
-                    not isinstance(e["text"], str) or not isinstance(e["path"], str) or \
-                    not (e["secret"] is None or isinstance(e["secret"], str)):
-                raise TypeError("example")
-            out.append(Example(text=e["text"], secret=e["secret"], path=e["path"]))
-        return tuple(out)
-
     fields = dict(d)
     for k in _TUPLE_FIELDS:
         fields[k] = tuple(d[k])
     fields["severity"] = Severity(d["severity"])
     fields["confidence"] = Confidence(d["confidence"])
     fields["min_entropy"] = float(d["min_entropy"])
-    fields["examples"] = examples(d["examples"])
-    fields["negative_examples"] = examples(d["negative_examples"])
     return Rule(**fields)
 
 
@@ -260,7 +259,8 @@ def engine_from_data(doc: dict) -> "Engine":
     from .detect.engine import Engine
     from .detect.prefilter import Expr, HyperscanPrefilter, PythonPrefilter
 
-    rules = [rule_from_data(r) for r in doc["rules"]]
+    names = _cached_fields()
+    rules = [rule_from_data(r, names) for r in doc["rules"]]
     p = doc["prefilter"]
     exprs = []
     for e in p["exprs"]:
