@@ -132,3 +132,32 @@ def test_strict_validation_of_fixtures_and_generated_shapes(tmp_path):
         pytest.skip(f"validate-sarif tools could not be installed: {proc.stderr.strip()[:200]}")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.count("schema errors 0, multitool errors 0, multitool warnings 0") == len(files), proc.stdout
+
+
+def test_snippet_scrub_finds_the_same_secrets_as_a_search_per_secret():
+    """Context snippets are scrubbed through a per-file index of secret prefixes
+    (thousands of secrets in one file made a search per secret quadratic); the
+    result equals redacting each secret found in the text, longest first."""
+    import random
+    from types import SimpleNamespace
+
+    from keyscan.redact import redact
+    from keyscan.report.sarif import _Secrets
+
+    rng = random.Random(11)
+    alphabet = "abcXYZ019_-"
+    secrets = sorted({"".join(rng.choice(alphabet) for _ in range(rng.randint(2, 9))) for _ in range(300)})
+    fake = [SimpleNamespace(path="a.json", secret=s, start_line=1, end_line=1, start_column=1, end_column=2)
+            for s in secrets]
+    index = _Secrets(tuple(fake))  # type: ignore[arg-type]
+
+    def by_each_secret(text: str) -> str:
+        for s in sorted(secrets, key=lambda s: (-len(s), s)):
+            if s in text:
+                text = text.replace(s, redact(s, prefix=False))
+        return text
+
+    for _ in range(400):
+        text = "".join(rng.choice(alphabet + " =\"") for _ in range(rng.randint(0, 60)))
+        assert index.scrub("a.json", text) == by_each_secret(text)
+    assert index.scrub("other.json", "abcXYZ") == "abcXYZ"

@@ -101,18 +101,28 @@ class _Secrets:
     """Every known secret per file, to redact context snippets completely."""
 
     def __init__(self, findings: tuple[Finding, ...]) -> None:
-        self.by_path: dict[str, list[str]] = {}
+        by_path: dict[str, list[str]] = {}
         # (path, line) -> 0-based [start, end) spans of findings on that line (end None: to the end)
         self.spans: dict[tuple[str, int], list[tuple[int, Optional[int]]]] = {}
         for f in findings:
             if f.secret:
-                self.by_path.setdefault(f.path, []).append(f.secret)
+                by_path.setdefault(f.path, []).append(f.secret)
             for ln in range(f.start_line, f.end_line + 1):
                 c0 = f.start_column - 1 if ln == f.start_line else 0
                 c1 = f.end_column - 1 if ln == f.end_line else None
                 self.spans.setdefault((f.path, ln), []).append((c0, c1))
-        for path, v in self.by_path.items():
-            self.by_path[path] = sorted(set(v), key=len, reverse=True)
+        # Per file, each secret indexed by its first PREFIX characters: a
+        # snippet is searched position by position, not secret by secret
+        # (thousands of secrets in one file made that quadratic).
+        self.by_prefix: dict[str, dict[str, list[str]]] = {}
+        self.short: dict[str, list[str]] = {}
+        for path, v in by_path.items():
+            index = self.by_prefix.setdefault(path, {})
+            for secret in set(v):
+                if len(secret) >= self.PREFIX:
+                    index.setdefault(secret[:self.PREFIX], []).append(secret)
+                else:
+                    self.short.setdefault(path, []).append(secret)
         # Per line: spans sorted by start, and the longest bounded one, so a
         # window of the line finds its spans by bisection (a minified JSON line
         # can hold thousands of findings).
@@ -121,9 +131,20 @@ class _Secrets:
             spans.sort(key=lambda sp: sp[0])
             self.longest[key] = max((c1 - c0 for c0, c1 in spans if c1 is not None), default=0)
         self.starts = {key: [c0 for c0, _ in spans] for key, spans in self.spans.items()}
+        # lines where a multi-line finding runs to the end of the line
+        self.open_ended = {key for key, spans in self.spans.items() if any(c1 is None for _, c1 in spans)}
+
+    PREFIX = 4
 
     def scrub(self, path: str, text: str) -> str:
-        for s in self.by_path.get(path, ()):
+        """``text`` with every known secret of ``path`` in it redacted (longest first)."""
+        index, short = self.by_prefix.get(path, {}), self.short.get(path, ())
+        if not index and not short:
+            return text
+        n = self.PREFIX
+        present = {s for i in range(len(text) - n + 1) for s in index.get(text[i:i + n], ()) if text.startswith(s, i)}
+        present.update(s for s in short if s in text)
+        for s in sorted(present, key=lambda s: (-len(s), s)):
             if s in text:
                 text = text.replace(s, redact(s, prefix=False))
         return text
@@ -139,7 +160,7 @@ class _Secrets:
             starts = self.starts[key]
             hi = bisect.bisect_left(starts, offset + len(text))
             lo = bisect.bisect_left(starts, offset - self.longest[key])
-            if any(c1 is None for _, c1 in every):  # a multi-line finding runs to the line's end
+            if key in self.open_ended:  # a multi-line finding runs to the line's end
                 lo = 0
             every = every[lo:hi]
         for c0, c1 in every:
