@@ -130,42 +130,40 @@ def scan_items(engine: Engine, items: Iterable[SourceItem], chunk_size: int = CH
     nbytes = nfiles = 0
     for item in items:
         raw = item.data
+        kind: Optional[str] = None  # a database or an archive: read by its own source
         if raw is None and chunk_size and (item.size > chunk_size or item.start or item.stop >= 0):
             result = _scan_large(engine, item, chunk_size, strict)
-            if isinstance(result, str):  # a database or an archive, read by its own source
-                f, s, b, _ = _scan_container(engine, item, result, None, chunk_size, strict)
-                findings += f
-                skipped += s
-                nbytes += b
-                nfiles += 1
-                continue
             if isinstance(result, SkippedFile):
                 skipped.append(result)
                 continue
-            if result is not None:
+            if isinstance(result, str):
+                kind = result  # read from the file by the container's source
+            elif result is not None:
                 findings.extend(result[0])
                 skipped.extend(SkippedFile(item.path, msg) for msg in result[2])
                 nbytes += result[1]
                 nfiles += 0 if item.start else 1  # a file split in ranges counts once
                 continue
-        if raw is None:
+        if kind is None and raw is None:
             try:
                 with open(item.fs_path or item.path, "rb") as fh:
                     raw = fh.read()
             except OSError as exc:
                 skipped.append(SkippedFile(item.path, f"unreadable: {exc.strerror or exc}"))
                 continue
-        if sniff_binary(raw[:8192]):
+        if kind is None and raw is not None and sniff_binary(raw[:8192]):
             kind = container_kind(raw[:512], item.path)
             if kind is None:
                 skipped.append(SkippedFile(item.path, "binary"))
                 continue
+        if kind is not None:
             f, s, b, _ = _scan_container(engine, item, kind, raw, chunk_size, strict)
             findings += f
             skipped += s
             nbytes += b
             nfiles += 1
             continue
+        assert raw is not None
         notes: list[str] = []
         try:
             found = scan_bytes(engine, item.path, raw, item.provenance, strict=strict, failures=notes)
