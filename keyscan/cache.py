@@ -65,14 +65,24 @@ FORMAT = 4
 
 
 def cache_key(files: list[Path], kind: str, extra: str = "") -> str:
+    """The entry for these rule files: by their names and contents (about 250 KB
+    for the built-in rules, hashed in well under a millisecond), not by their
+    paths, so rule files read from a temporary copy (the trusted configuration
+    of ``--diff`` and ``--staged``) find the entry of the previous run."""
     h = hashlib.sha256(f"{__version__}\x00{FORMAT}\x00{kind}\x00{extra}".encode())
     for f in files:
         try:
-            st = f.stat()
+            data = f.read_bytes()
         except OSError:
             continue
-        h.update(f"{f.resolve()}\x00{st.st_size}\x00{st.st_mtime_ns}\n".encode())
+        h.update(f"{f.name}\x00{len(data)}\x00".encode())
+        h.update(hashlib.sha256(data).digest())
     return h.hexdigest()[:24]
+
+
+MAX_ENTRIES = 16
+"""Entries kept in the cache directory: storing one removes the least recently
+used beyond this (each keyscan version and each rule set has its own)."""
 
 
 def _private(st: os.stat_result) -> bool:
@@ -131,6 +141,10 @@ def read_entry(key: str) -> Optional[dict]:
         return None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT or doc.get("key") != key:
         return None
+    try:
+        os.utime(_entry(d, key), follow_symlinks=False)  # recently used: kept by _prune
+    except OSError:
+        pass
     return doc
 
 
@@ -170,7 +184,26 @@ def store(key: str, engine: "Engine") -> None:
     try:
         write_atomic(str(_entry(d, key)), data, 0o600, prefix=".engine-")
     except OSError:
-        pass
+        return
+    _prune(d)
+
+
+def _prune(d: Path) -> None:
+    """Remove the least recently used entries beyond :data:`MAX_ENTRIES`
+    (a load refreshes an entry's time). Only keyscan's own regular files."""
+    entries = []
+    for p in d.glob("engine-*.json"):
+        try:
+            st = p.lstat()
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode):
+            entries.append((st.st_mtime_ns, p))
+    for _, p in sorted(entries, reverse=True)[MAX_ENTRIES:]:
+        try:
+            p.unlink()
+        except OSError:
+            pass
 
 
 # -- engine <-> plain data ---------------------------------------------------

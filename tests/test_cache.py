@@ -163,3 +163,36 @@ def test_missing_home_is_not_created(tmp_path):
                           env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert not (tmp_path / "missing").exists()
+
+
+def test_key_follows_rule_contents_not_their_path(tmp_path):
+    """Rule files copied elsewhere (the trusted configuration of --diff and
+    --staged is read into a temporary directory on every run) keep their entry;
+    a changed rule file gets a new one."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    for d in (a, b):
+        d.mkdir()
+        (d / "team.yml").write_text("rules: []\n")
+    assert cache.cache_key([a / "team.yml"], "auto") == cache.cache_key([b / "team.yml"], "auto")
+    (b / "team.yml").write_text("rules: []  # changed\n")
+    assert cache.cache_key([a / "team.yml"], "auto") != cache.cache_key([b / "team.yml"], "auto")
+
+
+def test_store_keeps_the_most_recently_used_entries(tmp_path, monkeypatch, built):
+    """Every rule set and keyscan version has its own entry; storing one removes
+    the least recently used beyond MAX_ENTRIES (a load counts as a use), and
+    nothing but keyscan's own entry files."""
+    key = _key(tmp_path, monkeypatch, built)
+    d = tmp_path / "c"
+    entry = (d / f"engine-{key}.json").read_bytes()
+    monkeypatch.setattr(cache, "MAX_ENTRIES", 3)
+    for i in range(4):
+        old = d / f"engine-old{i}.json"
+        old.write_bytes(entry)
+        os.utime(old, ns=(10**18 + i, 10**18 + i))
+    (d / "notes.txt").write_text("kept")
+    os.utime(d / f"engine-{key}.json", ns=(1, 1))  # the oldest file ...
+    assert cache.load(key) is not None  # ... until it is used
+    cache.store("fresh", cache.load(key))
+    assert sorted(p.name for p in d.iterdir()) == sorted(
+        ["engine-fresh.json", f"engine-{key}.json", "engine-old3.json", "notes.txt"])
