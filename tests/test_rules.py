@@ -28,6 +28,7 @@ def test_rule_set_size_and_unique_ids():
         assert r.negative_examples, f"{r.id} has no negative examples"
 
 
+@pytest.mark.slow  # the command end to end; test_all_rule_examples_pass covers the examples in process
 def test_rules_check_command_passes():
     proc = run_keyscan("rules", "check", "--no-probe")
     assert proc.returncode == 0, proc.stderr
@@ -43,6 +44,7 @@ def test_rules_check_probes_every_builtin_rule_on_adversarial_inputs():
     assert proc.stdout.strip().endswith("ok (0 problems)")
 
 
+@pytest.mark.slow  # the command end to end over every rule's examples (~6 s)
 def test_rules_check_fails_on_a_missed_example(tmp_path):
     bad = tmp_path / "bad.yml"
     bad.write_text(

@@ -153,6 +153,7 @@ def test_cli_refuses_unsafe_user_rules_with_exit_2(tmp_path, command, evil):
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow  # the command end to end, with a cold rule cache (~7 s)
 def test_cli_accepts_safe_user_rules(tmp_path):
     d = _rules_dir(tmp_path, r"evil_(?P<secret>[a-z]{20})!")
     proc = run_keyscan("rules", "check", "--no-probe", "--rules", str(d), env={"KEYSCAN_CACHE_DIR": str(tmp_path / "cache")})
