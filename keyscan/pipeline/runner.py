@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import sys
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Iterator, Optional, Union
 
@@ -24,6 +23,7 @@ from ..documents import Document
 from ..sources import SourceItem, git, history, walk
 from ..sources.containers import container_kind
 from ..sources.pathfilter import PathFilter
+from ..sources.stdin import read_stdin, stdin_item
 from .document import scan_bytes, scan_chunked, scan_document, scan_stream, strict_mode
 from .workers import WorkerPool, init_worker, make_pool, running, worker_context
 
@@ -96,15 +96,12 @@ def _scan_stdin(engine: Engine, options: ScanOptions, out: RunResult) -> tuple[S
     and columns as scanning the bytes as a file), and ``-`` is dropped from the
     paths; otherwise (it fits in a chunk, or is binary or UTF-16/32 and must be
     read whole) its bytes go in ``stdin_data`` and it is scanned as one item."""
-    stream = sys.stdin.buffer
-    size = options.chunk_size
-    head = stream.read(size) if size > 0 else stream.read()
-    more = stream.read(1) if size > 0 and len(head) == size else b""
-    if not more or sniff_binary(head[:8192]) or head.startswith(WIDE_BOMS):
-        data = head + more + (stream.read() if more else b"")
-        return replace(options, stdin_data=data), []
+    got = read_stdin(options.chunk_size)
+    if got.data is not None:
+        return replace(options, stdin_data=got.data), []
+    assert got.stream is not None
     notes: list[str] = []
-    found, nbytes = scan_stream(engine, options.stdin_name, stream, size, prefix=head + more,
+    found, nbytes = scan_stream(engine, options.stdin_name, got.stream, options.chunk_size, prefix=got.prefix,
                                 strict=options.strict or None, failures=notes)
     out.skipped.extend(SkippedFile(options.stdin_name, msg) for msg in notes)
     out.bytes_scanned += nbytes
@@ -262,10 +259,7 @@ def _iter_items(options: ScanOptions, skipped: list[SkippedFile]) -> Iterator[So
     seen: set[str] = set()
     for p in options.paths:
         if p == "-":
-            data = options.stdin_data
-            if data is None:
-                data = sys.stdin.buffer.read()
-            found: Iterable[SourceItem] = [SourceItem(path=options.stdin_name, size=len(data), data=data)]
+            found: Iterable[SourceItem] = [stdin_item(options.stdin_name, options.stdin_data)]
         else:
             found = walk(p, max_file_size=options.max_file_size, follow_symlinks=options.follow_symlinks,
                          on_skip=on_skip, exclude=options.exclude, ignored=options.git_ignored,
