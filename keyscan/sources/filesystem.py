@@ -36,6 +36,8 @@ SkipFn = Callable[[str, str], None]
 IGNORED_MODES = ("carriers", "none", "all")
 NOT_COMMITTED = Provenance(not_committed="git-ignored")
 """Property of an item git ignores (and so never committed)."""
+COMMITTABLE = Provenance()
+"""Any other item: no property (one shared instance, not one per file)."""
 
 # Subtree states of the walk.
 _NORMAL, _IGNORED, _TRACKED_ONLY = 0, 1, 2
@@ -165,8 +167,9 @@ def _walk_dir(w: _Walk, rel_dir: str, state: int, repo: str) -> Iterator[SourceI
     dir_key = rel_dir.rstrip("/")
     w.git.enter(dir_key, names)
     w.own.enter(dir_key, names)
-    for path, reason in w.git.take_refused() + w.own.take_refused():
-        on_skip(path, reason)  # an ignore file too large to apply: what it names is scanned
+    if w.git.refused or w.own.refused:  # an ignore file too large to apply: what it names is scanned
+        for path, reason in w.git.take_refused() + w.own.take_refused():
+            on_skip(path, reason)
     tracked = w.tracked
     try:
         for entry in entries:
@@ -195,7 +198,7 @@ def _walk_dir(w: _Walk, rel_dir: str, state: int, repo: str) -> Iterator[SourceI
                 continue
             if w.own.ignored(rel, False):
                 continue
-            props = Provenance()
+            props = COMMITTABLE
             if state != _NORMAL or w.git.ignored(rel, False):
                 if tracked.file(repo, rel):
                     pass  # git tracks it: in the repository, whatever .gitignore says
@@ -226,7 +229,7 @@ def _names(path: str) -> set[str]:
 
 
 def _file_item(display: str, fs_path: str, st: os.stat_result, max_size: int,
-               on_skip: SkipFn, provenance: Provenance = Provenance()) -> Optional[SourceItem]:
+               on_skip: SkipFn, provenance: Provenance = COMMITTABLE) -> Optional[SourceItem]:
     if not stat.S_ISREG(st.st_mode):
         on_skip(display, "not a regular file")
         return None

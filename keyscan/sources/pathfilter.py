@@ -151,7 +151,6 @@ class PathFilter:
         if rel_dir in self._loaded:
             return
         self._loaded.add(rel_dir)
-        specs = []
         if self.preloaded is not None:
             lines = self.preloaded.get(rel_dir) if self.ignore_files else None
             fname = self.ignore_files[0] if self.ignore_files else ""
@@ -159,11 +158,11 @@ class PathFilter:
             if spec:
                 self._specs[rel_dir] = [spec]
             return
-        abs_dir = os.path.join(self.root, rel_dir) if rel_dir else self.root
+        specs = []
         for fname in self.ignore_files:
             if names is not None and fname not in names:
-                continue
-            spec = load_spec(os.path.join(abs_dir, fname), self.refused)
+                continue  # most directories
+            spec = load_spec(os.path.join(self.root, rel_dir, fname), self.refused)
             if spec:
                 specs.append(spec)
         if specs:
@@ -171,6 +170,8 @@ class PathFilter:
 
     def take_refused(self) -> list[tuple[str, str]]:
         """``(path, reason)`` of the ignore files not applied since the last call."""
+        if not self.refused:
+            return []
         out = [(path, REFUSED_IGNORE_REASON.format(count=n, limit=MAX_IGNORE_PATTERNS)) for path, n in self.refused]
         self.refused.clear()
         return out
@@ -180,7 +181,11 @@ class PathFilter:
         self._loaded.discard(rel_dir)
         self._specs.pop(rel_dir, None)
 
-    def _decide(self, rel: str, is_dir: bool) -> bool:
+    def ignored(self, rel: str, is_dir: bool = False) -> bool:
+        """Whether ``rel`` itself is excluded, its parent directories assumed
+        not to be (the walk never enters an excluded directory)."""
+        if not self._base and not self._specs:  # no pattern applies (most of a walk)
+            return False
         sub = rel + "/" if is_dir else rel
         decision = False
         for spec in self._base:
@@ -202,11 +207,6 @@ class PathFilter:
                     decision = res.include
         return decision
 
-    def ignored(self, rel: str, is_dir: bool = False) -> bool:
-        """Whether ``rel`` itself is excluded, its parent directories assumed
-        not to be (the walk never enters an excluded directory)."""
-        return self._decide(rel, is_dir)
-
     def excludes(self, rel: str) -> bool:
         """Whether the file ``rel`` is excluded, itself or through a parent
         directory (for sources that see paths, not directories: git patches)."""
@@ -217,7 +217,7 @@ class PathFilter:
         self.enter("")
         for i in range(1, len(parts)):
             parent = "/".join(parts[:i])
-            if self._decide(parent, True):
+            if self.ignored(parent, True):
                 return True
             self.enter(parent)
-        return self._decide(rel, False)
+        return self.ignored(rel, False)
