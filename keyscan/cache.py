@@ -249,7 +249,8 @@ def rule_from_data(d: Any, names: Optional[frozenset[str]] = None) -> "Rule":
 
     if not isinstance(d, dict):
         raise TypeError("rule must be an object")
-    if d.keys() != (names or _cached_fields()):
+    names = names or _cached_fields()
+    if d.keys() != names:
         raise ValueError("rule fields differ")
     for k in _STR_FIELDS:
         if not isinstance(d[k], str):
@@ -264,7 +265,9 @@ def rule_from_data(d: Any, names: Optional[frozenset[str]] = None) -> "Rule":
         raise TypeError("flags")
     if type(d["min_entropy"]) not in (int, float):
         raise TypeError("min_entropy")
-    fields = dict(d)
+    # keyed by the class's own (interned) names: Rule(**fields) then matches
+    # its parameters by identity, not by comparing the strings JSON made
+    fields = {k: d[k] for k in names}
     for k in _TUPLE_FIELDS:
         fields[k] = tuple(d[k])
     fields["severity"] = Severity(d["severity"])

@@ -50,10 +50,14 @@ MAX_B64 = 64 * 1024
 MAX_DEPTH = 3
 """Default decoding depth (``Document.decode_depth`` overrides it)."""
 MIN_HEX = 32
-_HEX_DIGITS = b"0123456789abcdefABCDEF"
-_TEXT_NIBBLES = b"234567"
-"""High nibbles of printable ASCII: hex of text has one of them every other digit
-(a digest almost never does: the cheap test that keeps hashes out)."""
+_HEX_OF_TEXT = rf"(?:[2-7][0-9a-fA-F]){{{MIN_HEX // 2},}}"
+"""Hex of printable ASCII: an even number (>= MIN_HEX) of hex digits, every
+other one a high nibble 2-7 (a digest almost never is: the cheap test that
+keeps hashes out).  Tried only on a run whose first digit is such a nibble."""
+_HEX_TEXT = re.compile(_HEX_OF_TEXT)
+_HEX_TEXT_BYTES = re.compile(_HEX_OF_TEXT.encode())
+_NIBBLES = "234567"
+_NIBBLE_CODES = frozenset(_NIBBLES.encode())
 MAX_BLOBS = 2000  # per text; a file full of base64 is data, not configuration
 
 _IMAGE_PREFIXES = ("iVBORw0KGgo", "/9j/", "R0lGOD", "UklGR", "PHN2Zy", "PD94bWwg",
@@ -128,12 +132,11 @@ def _b64_spans(text: str, ascii_bytes: Optional[bytes] = None) -> Iterable[tuple
     # the runs never reach the loop below).  A run touching "-"/"_" is kept for
     # the URL-safe extension; only such a run can overlap an extended span, so
     # dropping the others early changes nothing.
-    runs = [m.span() for m in _RUNS.finditer(raw.translate(_TABLE))]
-    runs = [(s, e) for s, e in runs
+    # A run of one case is kept only when it is hex of text (see _is_hex).
+    runs = [(s, e) for m in _RUNS.finditer(raw.translate(_TABLE)) for s, e in [m.span()]
             if not ((r := raw[s:e]).islower() or r.isupper())
             or raw[e:e + 1] in _DASHES or (s and raw[s - 1:s] in _DASHES)
-            or (50 <= r[0] <= 55 and len(r) >= MIN_HEX and not r[:MIN_HEX:2].translate(None, _TEXT_NIBBLES)
-                and not r.translate(None, _HEX_DIGITS))]
+            or (r[0] in _NIBBLE_CODES and _HEX_TEXT_BYTES.fullmatch(raw, s, e) is not None)]
     done = 0  # runs inside an extended URL-safe span were already covered
     for s, e in runs:
         if s < done:  # the rest of a run after an extended span is a run of its own
@@ -163,11 +166,8 @@ def _b64_spans(text: str, ascii_bytes: Optional[bytes] = None) -> Iterable[tuple
 
 
 def _is_hex(blob: str) -> bool:
-    """Hex of printable text: an even number (>= MIN_HEX) of hex digits of one case."""
-    if len(blob) < MIN_HEX or len(blob) % 2:
-        return False
-    raw = blob.encode("ascii", "replace")
-    return not raw[::2].translate(None, _TEXT_NIBBLES) and not raw.translate(None, _HEX_DIGITS) \
+    """Hex of printable text (:data:`_HEX_OF_TEXT`), digits of one case."""
+    return blob[0] in _NIBBLES and _HEX_TEXT.fullmatch(blob) is not None \
         and (blob.islower() or blob.isupper() or blob.isdigit())
 
 
