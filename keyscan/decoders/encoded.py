@@ -88,7 +88,7 @@ class EncodedDecoder:
         return None
 
     def fragments(self, doc: Document) -> Iterable[Fragment]:
-        depth = getattr(doc, "decode_depth", MAX_DEPTH)
+        depth = doc.decode_depth
         if depth < 1:
             return []
         text = doc.text

@@ -70,11 +70,8 @@ def scan_document(doc: Document, engine: Engine, strict: Optional[bool] = None) 
                 raise
             del cands[mark:]  # a half-decoded fragment's findings could be misplaced
             _failed(doc, decoder.name, exc, failed)
-    for rule_id in sorted(budget.timed_out - budget.disabled):
-        doc.failures.append(f"rule {rule_id} timed out on this file (matches of this rule may be missing)")
-    for rule_id in sorted(budget.disabled):
-        doc.failures.append(f"rule {rule_id} disabled on this file: its regex used up its time budget "
-                            f"({budget.seconds:g} s; matches of this rule may be missing)")
+    if budget.timed_out or budget.disabled:
+        _budget_failures(doc, budget)
     if not cands:
         return []
     carrier = next((c for c in (getattr(d, "carrier", "") for d in decoders) if c), "")
@@ -93,6 +90,14 @@ def scan_bytes(engine: Engine, path: str, raw: bytes,
     if failures is not None:
         failures.extend(doc.failures)
     return found
+
+
+def _budget_failures(doc: Document, budget: RuleBudget) -> None:
+    for rule_id in sorted(budget.timed_out - budget.disabled):
+        doc.failures.append(f"rule {rule_id} timed out on this file (matches of this rule may be missing)")
+    for rule_id in sorted(budget.disabled):
+        doc.failures.append(f"rule {rule_id} disabled on this file: its regex used up its time budget "
+                            f"({budget.seconds:g} s; matches of this rule may be missing)")
 
 
 def _failed(doc: Document, name: str, exc: BaseException, failed: set[str]) -> None:

@@ -172,7 +172,8 @@ def scan_items(engine: Engine, items: Iterable[SourceItem], chunk_size: int = CH
             # Only the exception type: its text could quote the file's content.
             skipped.append(SkippedFile(item.path, f"internal error ({type(exc).__name__})"))
             continue
-        skipped.extend(SkippedFile(item.path, msg) for msg in notes)
+        if notes:
+            skipped.extend(SkippedFile(item.path, msg) for msg in notes)
         nfiles += 1
         nbytes += len(raw)
         findings.extend(found)
