@@ -229,16 +229,14 @@ class Engine:
     @staticmethod
     def _anchored_matches(pattern: "regex.Pattern[str]", rule: Rule, text: str,
                           spans: list[tuple[int, int]], clock: "_Clock") -> list["regex.Match[str]"]:
-        """Matches starting within ``rule.starts_within`` characters before a hit."""
+        """Matches starting within ``rule.starts_within`` characters before a hit
+        (``spans`` sorted: the positions up to the previous hit were tried for it)."""
         n = len(text)
-        tried: set[int] = set()
+        tried = -1
         out: list["regex.Match[str]"] = []
         for s, e in spans:
             end = min(n, e + rule.window)
-            for pos in range(max(0, s - rule.starts_within), s + 1):
-                if pos in tried:
-                    continue
-                tried.add(pos)
+            for pos in range(max(0, s - rule.starts_within, tried + 1), s + 1):
                 timeout = clock.timeout()
                 if timeout is None:
                     return out
@@ -249,6 +247,7 @@ class Engine:
                     continue
                 if m is not None:
                     out.append(m)
+            tried = s
         return out
 
     def _accept(self, rule: Rule, secret: str, start: int, end: int,
@@ -312,26 +311,33 @@ class _Clock:
     def __init__(self, budget: RuleBudget, rule_id: str) -> None:
         self.budget, self.rule_id = budget, rule_id
         self.start = time.thread_time()
-        self.left = budget.seconds - budget.spent.get(rule_id, 0.0)
-        self.deadline = self.start + self.left
-        self.read_at = time.perf_counter()
+        self.deadline = self.start + budget.seconds - budget.spent.get(rule_id, 0.0)
+        self.next: Optional[float] = None
+        """The time-out of the next regex call, as of the last reading (only
+        this clock disables its rule while it runs: one document is scanned
+        by one thread)."""
+        self._read(time.perf_counter(), self.start)
+
+    def _read(self, now: float, cpu: float) -> None:
+        self.read_at = now
+        left = self.deadline - cpu
+        if left <= 0:
+            self.budget.disabled.add(self.rule_id)
+            self.next = None
+        else:
+            self.next = REGEX_TIMEOUT if left > REGEX_TIMEOUT else left
 
     def timeout(self) -> Optional[float]:
         """The time-out of the next regex call (None: the budget is used up)."""
-        if self.rule_id in self.budget.disabled:
-            return None
         now = time.perf_counter()
-        if now - self.read_at > _REREAD:
-            self.read_at = now
-            self.left = self.deadline - time.thread_time()
-        if self.left <= 0:
-            self.budget.disabled.add(self.rule_id)
-            return None
-        return min(REGEX_TIMEOUT, self.left)
+        if now - self.read_at > _REREAD and self.next is not None:
+            self._read(now, time.thread_time())
+        return self.next
 
     def ran_out(self, timeout: float) -> None:
         if timeout < REGEX_TIMEOUT:
             self.budget.disabled.add(self.rule_id)
+            self.next = None
         else:
             self.budget.timed_out.add(self.rule_id)
 
