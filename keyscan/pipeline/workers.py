@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
@@ -38,8 +39,11 @@ class WorkerPool:
 
     def submit(self, fn: Callable[[Any], Any], arg: Any):
         fut = self._ex.submit(_call, fn, arg)
-        if not self._procs:
-            self._procs = list(getattr(self._ex, "_processes", {}).values())
+        # The executor starts its workers one submit at a time: remember each,
+        # so a lost worker's exit code is found whichever one it was.
+        for proc in getattr(self._ex, "_processes", {}).values():
+            if proc not in self._procs:
+                self._procs.append(proc)
         return fut
 
     def results(self, futures: Iterable[Any]) -> Iterator[Any]:
@@ -83,11 +87,14 @@ class WorkerPool:
 
     def _death_message(self) -> str:
         how = "died"
-        codes = []
         for p in self._procs:
             p.join(timeout=1)
-            if p.exitcode:
-                codes.append(p.exitcode)
+        # The executor's manager thread reaps the workers too: a join that
+        # loses that race sees no exit code until the other side records it.
+        deadline = time.monotonic() + 2
+        while any(p.exitcode is None for p in self._procs) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        codes = [p.exitcode for p in self._procs if p.exitcode]
         # the pool terminates (SIGTERM) the other workers once one is lost
         codes.sort(key=lambda c: c == -signal.SIGTERM)
         if codes and codes[0] < 0:
