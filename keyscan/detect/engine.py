@@ -131,8 +131,7 @@ class Engine:
 
     def scan(self, data: bytes, text: "Optional[str] | Callable[[], str]" = None,
              errors: str = "replace", triggers: Optional[dict[bytes, list[int]]] = None,
-             timeouts: Optional[set[str]] = None,
-             budget: "Optional[RuleBudget] | Callable[[], RuleBudget]" = None) -> list[RawMatch]:
+             timeouts: Optional[set[str]] = None, budget: Optional[RuleBudget] = None) -> list[RawMatch]:
         """Find rule matches in ``data`` (UTF-8 bytes of ``text``).
 
         ``text`` (a string, or a function returning it) is decoded from
@@ -145,8 +144,7 @@ class Engine:
         window: matches in that window are missing) is added to ``timeouts``.
         ``budget`` (one per document) limits each rule's regex time over every
         call that shares it: a rule past it is skipped and listed in
-        ``budget.disabled``; like ``text`` it may be a function returning it,
-        called only when a rule runs.
+        ``budget.disabled``.
         """
         if triggers is None:
             hits = self.prefilter.hits(data)
@@ -170,8 +168,6 @@ class Engine:
         out: list[RawMatch] = []
         if budget is None:
             budget = RuleBudget()
-        elif callable(budget):
-            budget = budget()
         for ri in sorted(per_rule):
             out.extend(self._run_rule(ri, text, sorted(set(per_rule[ri])), budget))
         if timeouts is not None:

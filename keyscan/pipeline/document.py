@@ -22,10 +22,6 @@ def strict_mode() -> bool:
     return os.environ.get("KEYSCAN_STRICT", "") not in ("", "0")
 
 
-_BUDGET = "rule budget"
-"""Document.memo key of the document's :class:`RuleBudget`."""
-
-
 def scan_document(doc: Document, engine: Engine, strict: Optional[bool] = None) -> list[Finding]:
     """Every finding in ``doc``: its raw text, then each decoder's fragments.
 
@@ -42,9 +38,7 @@ def scan_document(doc: Document, engine: Engine, strict: Optional[bool] = None) 
     """
     cands: list[Candidate] = []
     found: dict[bytes, list[int]] = {}
-    def budget() -> RuleBudget:  # made when a rule first runs: most documents have no prefilter hit
-        return doc.memo(_BUDGET, RuleBudget)
-
+    budget = RuleBudget()
     doc.decode_depth = engine.decode_depth
     raw = engine.scan(doc.data, lambda: doc.text, doc.errors, triggers=found, budget=budget)
     doc.record_triggers(engine.triggers, found, engine.located)  # decoders' literal gates, answered by the same pass
@@ -76,9 +70,8 @@ def scan_document(doc: Document, engine: Engine, strict: Optional[bool] = None) 
                 raise
             del cands[mark:]  # a half-decoded fragment's findings could be misplaced
             _failed(doc, decoder.name, exc, failed)
-    spent = doc.memoized(_BUDGET)
-    if spent is not None and (spent.timed_out or spent.disabled):
-        _budget_failures(doc, spent)
+    if budget.timed_out or budget.disabled:
+        _budget_failures(doc, budget)
     if not cands:
         return []
     carrier = next((c for c in (getattr(d, "carrier", "") for d in decoders) if c), "")
