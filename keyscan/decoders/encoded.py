@@ -136,7 +136,8 @@ def _b64_spans(text: str, ascii_bytes: Optional[bytes] = None) -> Iterable[tuple
     runs = [(s, e) for m in _RUNS.finditer(raw.translate(_TABLE)) for s, e in [m.span()]
             if not ((r := raw[s:e]).islower() or r.isupper())
             or raw[e:e + 1] in _DASHES or (s and raw[s - 1:s] in _DASHES)
-            or (r[0] in _NIBBLE_CODES and _HEX_TEXT_BYTES.fullmatch(raw, s, e) is not None)]
+            or (r[0] in _NIBBLE_CODES and r[2] in _NIBBLE_CODES  # the first two high nibbles: a cheap gate
+                and _HEX_TEXT_BYTES.fullmatch(raw, s, e) is not None)]
     done = 0  # runs inside an extended URL-safe span were already covered
     for s, e in runs:
         if s < done:  # the rest of a run after an extended span is a run of its own
