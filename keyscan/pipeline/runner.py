@@ -286,7 +286,8 @@ def _split_large(item: SourceItem, workers: int, chunk_size: int) -> list[Source
 
 @dataclass
 class _Feed:
-    """What the feeder thread of :func:`_stream_batches` tells the main thread."""
+    """What :func:`_stream_batches` tells its caller: items seen so far, and the
+    walk's error (raised once the batches already handed out are done)."""
 
     total: int = 0
     error: Optional[Exception] = None
@@ -294,10 +295,10 @@ class _Feed:
 
 def _stream_batches(items: Iterator[SourceItem], state: "_Feed", workers: int,
                     chunk_size: int) -> Iterator[list[SourceItem]]:
-    """Batches of similar cost as the walk yields items (it runs in the pool's
-    feeder thread, so walking overlaps scanning); a file much larger than a
-    chunk is split into ranges scanned by several workers; a walk error is
-    kept in ``state`` for the main thread."""
+    """Batches of similar cost as the walk yields items (the pool draws them a
+    few batches ahead of its workers, so walking overlaps scanning); a file much
+    larger than a chunk is split into ranges scanned by several workers; a walk
+    error is kept in ``state``."""
     cur: list[SourceItem] = []
     size = 0
     try:
