@@ -215,10 +215,10 @@ _ENV_RES = [(name, (
     rf"|(^|/)[^/]*[._-]({words})[._-][^/]*$")) for name, words in _ENV_WORDS]
 
 # Key classes told by the secret itself or the rule id (Stripe-style live/test prefixes).
-_LIVE_SECRET = (r"^(sk|rk|pk|whsec)_live_|^[a-z]+_live_[A-Za-z0-9]|^live_|^xoxe\.")
-_TEST_SECRET = (r"^(sk|rk|pk)_test_|^[a-z]+_test_[A-Za-z0-9]|^test_")
-_LIVE_WORD = (r"(^|[-_.])(live|prod|production)([-_.]|$)")
-_TEST_WORD = (r"(^|[-_.])(test|sandbox)([-_.]|$)")
+_LIVE_SECRET = r"^(sk|rk|pk|whsec)_live_|^[a-z]+_live_[A-Za-z0-9]|^live_|^xoxe\."
+_TEST_SECRET = r"^(sk|rk|pk)_test_|^[a-z]+_test_[A-Za-z0-9]|^test_"
+_LIVE_WORD = r"(^|[-_.])(live|prod|production)([-_.]|$)"
+_TEST_WORD = r"(^|[-_.])(test|sandbox)([-_.]|$)"
 
 
 @functools.lru_cache(maxsize=None)

@@ -618,11 +618,11 @@ class Redactor:
 
     def findings(self, path: str, data: bytes) -> list[Finding]:
         from .api import scan_bytes
-        from .suppress import apply_suppressions
+        from .suppress import partition
 
         found = scan_bytes(self.engine, path, data)
-        kept, _ = apply_suppressions(found, baseline=self.baseline, allow_values=self.options.allow_values,
-                                     allow_regexes=self.options.allow_regexes)
+        kept, _ = partition(found, baseline=self.baseline, allow_values=self.options.allow_values,
+                            allow_regexes=self.options.allow_regexes)
         return [f for f in kept if f.severity.rank >= self.options.min_severity.rank]
 
     def redact_bytes(self, path: str, data: bytes) -> tuple[Optional[FileChange], list[NotRedacted]]:

@@ -7,7 +7,6 @@ hidden (``ScanResult.suppressed``).
 from __future__ import annotations
 
 import re
-from collections import Counter
 from typing import TYPE_CHECKING, Iterable, Optional, Sequence
 
 from .models import Finding
@@ -50,10 +49,3 @@ def partition(findings: Iterable[Finding], *, baseline: "Optional[Baseline]" = N
             kept.append(f)
     return kept, hidden
 
-
-def apply_suppressions(findings: Iterable[Finding], *, baseline: "Optional[Baseline]" = None,
-                       allow_values: Sequence[str] = (), allow_regexes: Sequence[str] = ()
-                       ) -> tuple[list[Finding], dict[str, int]]:
-    """The findings to report, and how many were suppressed by kind."""
-    kept, hidden = partition(findings, baseline=baseline, allow_values=allow_values, allow_regexes=allow_regexes)
-    return kept, dict(sorted(Counter(kind for kind, _ in hidden).items()))

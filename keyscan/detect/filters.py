@@ -278,7 +278,7 @@ def password_value_ok(value: str, unquoted_in_code: bool = False) -> bool:
         # short lower-case values (four to six letters, quoted in code or bare in YAML/.env) are passwords, except the
         # English words tests and docs put there (`'wrong'`, `'secure'`), repeated chunks (`asdasd`)
         # and bare identifiers in code (`password: hash,`)
-        if value in _STAND_IN_WORDS or _CHUNK_REPEAT.match(value) or unquoted_in_code:
+        if _CHUNK_REPEAT.match(value) or unquoted_in_code:  # (stand-in words were dropped above)
             return False
     if _PASSWORD_DEMO.search(value):
         return False  # `mynewpassword`, `rootpass`, `grafanatest`, `Passwort`: the name, a demo, a label

@@ -22,9 +22,9 @@ Design choices:
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import hashlib
-import bisect
 import os
 import re
 from pathlib import Path
