@@ -244,7 +244,13 @@ def _cached_fields() -> frozenset[str]:
 
 def rule_from_data(d: Any, names: Optional[frozenset[str]] = None) -> "Rule":
     """A :class:`Rule` from :func:`rule_to_data` output; every field type-checked
-    (``names``: :func:`_cached_fields`, passed in when loading many rules)."""
+    (``names``: :func:`_cached_fields`, passed in when loading many rules).
+
+    An entry holds a few hundred rules and is read on every start, so the
+    checks are C-level: ``str.join`` refuses any item that is not a string,
+    and the rule is made without the frozen dataclass's per-field
+    ``object.__setattr__`` (it has no ``__post_init__``; the fields left out of
+    the cache keep their class defaults)."""
     from .ruleset.model import Rule
 
     if not isinstance(d, dict):
@@ -252,28 +258,30 @@ def rule_from_data(d: Any, names: Optional[frozenset[str]] = None) -> "Rule":
     names = names or _cached_fields()
     if d.keys() != names:
         raise ValueError("rule fields differ")
-    for k in _STR_FIELDS:
-        if not isinstance(d[k], str):
-            raise TypeError(k)
+    fields: dict[str, Any] = dict.fromkeys(names)  # keyed by the class's own (interned) names
+    fields.update(d)
+    _JOIN([fields[k] for k in _STR_FIELDS])  # TypeError unless all are str
     for k in _TUPLE_FIELDS:
-        if not isinstance(d[k], list) or not all(isinstance(x, str) for x in d[k]):
+        v = fields[k]
+        if type(v) is not list:
             raise TypeError(k)
-    for k in _INT_FIELDS:
-        if type(d[k]) is not int:
-            raise TypeError(k)
-    if not isinstance(d["generic"], bool) or not isinstance(d["placeholder_filter"], bool):
+        _JOIN(v)
+        fields[k] = tuple(v)
+    if not {type(fields[k]) for k in _INT_FIELDS} <= {int}:
+        raise TypeError("window, window_before, starts_within, priority")
+    if type(fields["generic"]) is not bool or type(fields["placeholder_filter"]) is not bool:
         raise TypeError("flags")
-    if type(d["min_entropy"]) not in (int, float):
+    if type(fields["min_entropy"]) not in (int, float):
         raise TypeError("min_entropy")
-    # keyed by the class's own (interned) names: Rule(**fields) then matches
-    # its parameters by identity, not by comparing the strings JSON made
-    fields = {k: d[k] for k in names}
-    for k in _TUPLE_FIELDS:
-        fields[k] = tuple(d[k])
-    fields["severity"] = Severity(d["severity"])
-    fields["confidence"] = Confidence(d["confidence"])
-    fields["min_entropy"] = float(d["min_entropy"])
-    return Rule(**fields)
+    fields["min_entropy"] = float(fields["min_entropy"])
+    fields["severity"] = Severity(fields["severity"])
+    fields["confidence"] = Confidence(fields["confidence"])
+    rule = object.__new__(Rule)
+    rule.__dict__.update(fields)
+    return rule
+
+
+_JOIN = "".join
 
 
 def engine_to_data(engine: "Engine") -> dict:

@@ -147,6 +147,36 @@ def test_damaged_entry_is_rebuilt(tmp_path, monkeypatch, built):
     assert cache.load(key) is not None
 
 
+@pytest.mark.parametrize("field, value", [
+    ("id", ["github-pat"]), ("pattern", None), ("keywords", ["ghp_", 7]), ("keywords", "ghp_"),
+    ("window", "512"), ("priority", 1.5), ("generic", 1), ("min_entropy", "3"), ("severity", "urgent"),
+])
+def test_entry_with_a_mistyped_rule_field_is_ignored(tmp_path, monkeypatch, built, field, value):
+    key = _key(tmp_path, monkeypatch, built)
+    entry = tmp_path / "c" / f"engine-{key}.json"
+    doc = json.loads(entry.read_bytes())
+    doc["rules"][3][field] = value
+    entry.write_text(json.dumps(doc))
+    assert cache.load(key) is None
+    del doc["rules"][3][field]
+    entry.write_text(json.dumps(doc))
+    assert cache.load(key) is None
+
+
+def test_cached_rules_equal_the_rules_as_loaded(tmp_path, monkeypatch, built):
+    """Rules rebuilt from an entry (made without the dataclass's ``__init__``)
+    compare, hash and print like the loaded ones, their examples left out."""
+    from keyscan.ruleset import load_rules
+
+    key = _key(tmp_path, monkeypatch, built)
+    cached = cache.load(key).rules
+    loaded = [replace(r, examples=(), negative_examples=()) for r in load_rules()]
+    assert list(cached) == loaded
+    assert [hash(r) for r in cached] == [hash(r) for r in loaded]
+    assert [repr(r) for r in cached] == [repr(r) for r in loaded]
+    assert all(type(r.keywords) is tuple and type(r.min_entropy) is float for r in cached)
+
+
 def test_missing_home_is_not_created(tmp_path):
     home = tmp_path / "no" / "home"
     env = {k: v for k, v in os.environ.items() if k not in ("KEYSCAN_CACHE_DIR", "XDG_CACHE_HOME")}
