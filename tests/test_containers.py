@@ -9,7 +9,8 @@ import zipfile
 
 
 from keyscan import ScanOptions, scan
-from keyscan.sources.archives import ArchiveLimits, archive_kind, members
+from keyscan.sources.archives import ArchiveLimits, members
+from keyscan.sources.containers import archive_kind
 from keyscan.sources.sqlite import cell_text
 
 TOKEN = "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"

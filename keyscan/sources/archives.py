@@ -17,23 +17,14 @@ whatever the headers claim.  A damaged archive is skipped with its reason.
 
 from __future__ import annotations
 
-import bz2
 import io
-import lzma
-import tarfile
-import zipfile
 import zlib
 from dataclasses import dataclass, replace
 from typing import IO, BinaryIO, Iterator, Literal, Optional, Union, cast
 
 from ..models import Provenance, SkippedFile
+from .containers import archive_kind
 from .interface import SourceItem
-
-_ZIP = (b"PK\x03\x04", b"PK\x05\x06")  # a file, or an empty archive
-_GZIP = b"\x1f\x8b"
-_BZ2 = b"BZh"
-_XZ = b"\xfd7zXZ\x00"
-_TAR_MAGIC = (b"ustar\x00", b"ustar ")
 
 
 @dataclass(frozen=True)
@@ -51,21 +42,6 @@ class ArchiveLimits:
     """Members smaller than this are never refused for their ratio."""
 
 
-def archive_kind(head: bytes) -> Optional[str]:
-    """``zip``, ``tar``, ``gzip``, ``bz2``, ``xz`` or None, from the first 512 bytes."""
-    if head.startswith(_ZIP):
-        return "zip"
-    if head.startswith(_GZIP):
-        return "gzip"
-    if head.startswith(_BZ2) and head[3:4].isdigit():
-        return "bz2"
-    if head.startswith(_XZ):
-        return "xz"
-    if head[257:263] in _TAR_MAGIC:
-        return "tar"
-    return None
-
-
 class _Refused(Exception):
     """A limit was reached: the reason is the message."""
 
@@ -81,6 +57,10 @@ def members(path: str, kind: str, fs_path: Optional[str] = None, data: Optional[
         return
     props = replace(provenance, archive_depth=depth)
     budget = [limits.max_total]
+    import lzma  # the stdlib's archive modules load on first use: most scans meet no archive
+    import tarfile
+    import zipfile
+
     try:
         with _open(fs_path, data) as fh:
             if kind == "zip":
@@ -138,6 +118,8 @@ def _item(path: str, name: str, raw: bytes, props: Provenance) -> SourceItem:
 
 def _zip(path: str, fh: BinaryIO, props: Provenance, limits: ArchiveLimits,
          budget: list[int]) -> Iterator[Union[SourceItem, SkippedFile]]:
+    import zipfile
+
     with zipfile.ZipFile(fh) as zf:
         infos = [i for i in zf.infolist() if not i.is_dir()]
         if len(infos) > limits.max_members:
@@ -165,6 +147,8 @@ def _tar(path: str, fh: BinaryIO, mode: str, props: Provenance, limits: ArchiveL
     count = 0
     # Stream mode ("r|"): members are read in order, nothing is seeked or extracted.
     stream = cast("Literal['r|*', 'r|', 'r|gz', 'r|bz2', 'r|xz']", mode.replace(":", "|"))
+    import tarfile
+
     with tarfile.open(fileobj=fh, mode=stream) as tf:
         for info in tf:
             if not info.isfile():
@@ -195,8 +179,12 @@ def _compressed(path: str, fh: BinaryIO, kind: str, props: Provenance, limits: A
 
         stream = gzip.GzipFile(fileobj=fh)  # type: ignore[assignment]
     elif kind == "bz2":
+        import bz2
+
         stream = bz2.BZ2File(fh)  # type: ignore[assignment]
     else:
+        import lzma
+
         stream = lzma.LZMAFile(fh)  # type: ignore[assignment]
     with stream:
         # The whole stream, bounded: small enough to be one member, or refused.

@@ -24,15 +24,16 @@ file that is not a readable database is skipped with the reason, never a crash.
 from __future__ import annotations
 
 import re
-import sqlite3
 from dataclasses import dataclass, replace
-from typing import Generator, Iterator, Optional, Union
+from typing import TYPE_CHECKING, Generator, Iterator, Optional, Union
 from urllib.parse import quote
 
 from ..models import Provenance, SkippedFile
 from .interface import SourceItem
 
-MAGIC = b"SQLite format 3\x00"
+if TYPE_CHECKING:
+    import sqlite3
+
 KEY_COLUMN = "key"
 """A column named so, or a single-column text primary key, names a row better than its rowid."""
 MIN_CELL = 8
@@ -50,18 +51,6 @@ class SqliteLimits:
     max_bytes: int = 1024 * 1024 * 1024
     """Bytes of cells read per database."""
 
-
-_SIDECARS = (b"\x37\x7f\x06\x82", b"\x37\x7f\x06\x83",  # -wal
-             b"\xd9\xd5\x05\xf9\x20\xa1\x63\xd7")       # rollback -journal
-
-
-def is_sqlite(head: bytes) -> bool:
-    return head.startswith(MAGIC)
-
-
-def is_sidecar(head: bytes) -> bool:
-    """A ``-wal`` or ``-journal`` file: pages not (yet, or no longer) in the database."""
-    return head.startswith(_SIDECARS)
 
 
 def sidecar_strings(path: str, fs_path: Optional[str], data: Optional[bytes], provenance: Provenance,
@@ -87,6 +76,8 @@ def _quote_ident(name: str) -> str:
 
 
 def _connect(fs_path: Optional[str], data: Optional[bytes]) -> sqlite3.Connection:
+    import sqlite3  # loaded on first use (here, cells, _table): most scans meet no database
+
     if fs_path is not None:
         uri = f"file:{quote(fs_path)}?mode=ro&immutable=1"
         return sqlite3.connect(uri, uri=True, check_same_thread=False)
@@ -133,6 +124,8 @@ def cells(path: str, fs_path: Optional[str] = None, data: Optional[bytes] = None
           limits: SqliteLimits = SqliteLimits()) -> Iterator[Union[SourceItem, SkippedFile]]:
     """The cells of the database at ``fs_path`` (or in ``data``), shown as
     ``path``; a :class:`SkippedFile` says what could not be read."""
+    import sqlite3
+
     try:
         conn = _connect(fs_path, data)
     except (sqlite3.Error, OSError) as exc:
@@ -158,6 +151,8 @@ def cells(path: str, fs_path: Optional[str] = None, data: Optional[bytes] = None
 def _table(conn: sqlite3.Connection, path: str, table: str, provenance: Provenance,
            limits: SqliteLimits, budget: int) -> Generator[Union[SourceItem, SkippedFile], None, int]:
     """Yield one table's cells; return the bytes read."""
+    import sqlite3
+
     q = _quote_ident(table)
     try:
         info = list(conn.execute(f"PRAGMA table_info({q})"))
