@@ -199,3 +199,15 @@ def test_candidate_spans_match_their_definition():
     for text in texts:
         ascii_bytes = text.encode() if text.isascii() else None
         assert list(_b64_spans(text, ascii_bytes)) == _reference_spans(text), repr(text[:200])
+
+
+@pytest.mark.parametrize("printf", [0, 1, 20, 200])
+def test_percent_runs_are_those_of_finditer(printf):
+    """_pct_runs jumps between "%" signs and hands over to finditer after
+    MAX_PCT_MISSES signs that start no %XX: the same matches either way."""
+    from keyscan.decoders.encoded import MAX_PCT_MISSES, _PCT_RUN, _pct_runs
+
+    text = "printf('%s: %d%%', x) 100% " * printf + "GET /?q=%41%42c&r=%E2%9C%93 %% %4 %" + "x%2F" * 3 + "%"
+    assert [m.span() for m in _pct_runs(text)] == [m.span() for m in _PCT_RUN.finditer(text)]
+    assert [m.group() for m in _pct_runs(text)] == ["%41%42", "%E2%9C%93", "%2F", "%2F", "%2F"]
+    assert (text.count("%") > MAX_PCT_MISSES + 5) == (printf >= 20)  # both paths are taken

@@ -38,7 +38,7 @@ from __future__ import annotations
 import binascii
 import re
 import sys
-from typing import Iterable, Optional
+from typing import Iterable, Iterator, Optional
 
 import regex
 
@@ -366,7 +366,7 @@ def _url_tokens(text: str, parent: Optional[Fragment], depth: int, out: list[Fra
     from urllib.parse import unquote
 
     last_end = -1
-    for m in _PCT_RUN.finditer(text):
+    for m in _pct_runs(text):
         if m.start() < last_end:
             continue
         hit = m.start()
@@ -416,6 +416,34 @@ def _url_tokens(text: str, parent: Optional[Fragment], depth: int, out: list[Fra
         out.append(frag)
         if depth < max_depth:
             _decode_all(frag.text, frag, depth + 1, out, loc, max_depth=max_depth)
+
+
+MAX_PCT_MISSES = 64
+
+
+def _pct_runs(text: str) -> Iterator[re.Match[str]]:
+    """The matches of :data:`_PCT_RUN` in ``text``, the same as ``finditer``.
+
+    Every match starts with ``%``, so ``str.find`` (memchr) jumps from one ``%``
+    to the next and the pattern is tried there: most files hold a few ``%``
+    (printf formats, percentages) and no ``%XX`` at all, and the regex's own
+    scan reads every character (~5 instructions each).  After
+    ``MAX_PCT_MISSES`` ``%`` that start no match, ``finditer`` takes over: a
+    text dense in ``%`` costs what it did.
+    """
+    pos = 0
+    misses = 0
+    while (i := text.find("%", pos)) >= 0:
+        m = _PCT_RUN.match(text, i)
+        if m is None:
+            misses += 1
+            if misses > MAX_PCT_MISSES:
+                yield from _PCT_RUN.finditer(text, i + 1)
+                return
+            pos = i + 1
+        else:
+            yield m
+            pos = m.end()
 
 
 def _literal_segment(parent: Optional[Fragment], s: int, e: int, flen: int) -> Segment:
