@@ -211,3 +211,21 @@ def test_percent_runs_are_those_of_finditer(printf):
     assert [m.span() for m in _pct_runs(text)] == [m.span() for m in _PCT_RUN.finditer(text)]
     assert [m.group() for m in _pct_runs(text)] == ["%41%42", "%E2%9C%93", "%2F", "%2F", "%2F"]
     assert (text.count("%") > MAX_PCT_MISSES + 5) == (printf >= 20)  # both paths are taken
+
+
+def test_text_cut_mid_character_by_the_utf8_head_check_still_decodes():
+    """A long blob's first 48 bytes are checked for UTF-8 before the whole is
+    decoded; a character cut at byte 48 is no error."""
+    from keyscan.decoders.encoded import _HEAD
+
+    text = "abcdeé" * 12
+    assert text.encode()[_HEAD - 1] == 0xC3  # byte 48 starts "é"
+    (frag,) = _frags(f"v = {b64(text)}\n")
+    assert frag.text == "v=" + text
+
+
+@pytest.mark.parametrize("data", [b"\x89\x01" + b"A" * 300, "ok text, then".encode() + bytes(range(128, 256)),
+                                  "text with \ufffd in it, honestly".encode() * 3])
+def test_bytes_that_are_no_utf8_are_skipped_early_and_late(data):
+    frags = _frags(f"v = {base64.b64encode(data).decode()}\n")
+    assert [f.text for f in frags] == (["v=" + data.decode()] if b"\xef\xbf\xbd" in data else [])

@@ -36,6 +36,7 @@ the outer encoded span, so a finding is placed at the outermost encoded text.
 from __future__ import annotations
 
 import binascii
+import codecs
 import re
 import sys
 from typing import Iterable, Iterator, Optional
@@ -319,6 +320,8 @@ def _b64_text(blob: str, text: str, start: int) -> Optional[str]:
         return None
     if len(blob) != len(body) and len(blob) % 4:
         return None  # padding that does not complete a quantum
+    if len(body) > _HEAD_B64 and not _may_be_utf8(binascii.a2b_base64(body[:_HEAD_B64])):
+        return None  # an image or archive the prefixes above missed: not decoded whole
     try:
         raw = _b64decode(body + "=" * ((4 - rem) % 4))
     except (binascii.Error, ValueError):
@@ -331,15 +334,39 @@ def _b64_text(blob: str, text: str, start: int) -> Optional[str]:
     return decoded
 
 
+_HEAD = 48
+"""Bytes that :func:`_may_be_utf8` reads: most bytes that are no text say so early."""
+_HEAD_B64 = _HEAD // 3 * 4
+"""Base64 characters that decode to ``_HEAD`` bytes: a longer blob's start is
+checked before the whole is decoded (its first ``_HEAD_B64`` characters are
+whole quanta of the alphabet, so they decode to the first bytes of the blob)."""
+_REPLACEMENT = "\ufffd".encode()
+
+
+def _may_be_utf8(head: bytes) -> bool:
+    """False when ``head``, the start of some bytes, holds a sequence that is
+    no UTF-8 whatever follows it; then the bytes are no text.
+
+    Most candidates are identifiers (camelCase reads as base64) or binary data
+    whose bytes are no UTF-8 from the first few on.  Decoding with "replace"
+    marks that with U+FFFD instead of raising an exception, and with
+    ``final=False`` a character cut at the end of ``head`` is no error.  Bytes
+    that spell U+FFFD themselves get the benefit of the doubt.
+    """
+    return "\ufffd" not in codecs.utf_8_decode(head, "replace", False)[0] or _REPLACEMENT in head
+
+
 def _plausible(raw: bytes) -> Optional[str]:
     """Decoded bytes as text, when they are almost all printable text."""
-    if not raw.isascii():
+    if raw.isascii():
+        decoded = raw.decode("ascii")
+    else:
+        if not _may_be_utf8(raw[:_HEAD]):
+            return None
         try:
             decoded = raw.decode("utf-8")
         except UnicodeDecodeError:
             return None
-    else:
-        decoded = raw.decode("ascii")
     if len(decoded) < 8:
         return None
     if not decoded.isprintable():
