@@ -194,6 +194,9 @@ def test_candidate_spans_match_their_definition():
     rng = random.Random(5)
     alphabet = "Aa0+/-_= \né" + "QWxhZGRpbjpvcGVu" + "deadbeef"
     texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 90))) for _ in range(5000)]
+    # Whole runs, URL-safe extensions that end inside a later run (at "+" or "/"), padding.
+    pieces = ["A" * 16, "a" * 16, "Ab" * 8, "3132333435363738", "-", "_", "+", "/", "=", "==", "B", "b", " ", "\n"]
+    texts += ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 20))) for _ in range(5000)]
     texts += [p.read_bytes().decode("utf-8", "replace") for p in sorted((ROOT / "fixtures").rglob("*"))
               if p.is_file()]
     for text in texts:

@@ -111,49 +111,54 @@ _RUN = b"a" * MIN_B64
 # Runs of >= MIN_B64 alphabet symbols; the literal prefix lets the regex engine
 # jump between candidates with a native substring search.
 _RUNS = regex.compile(re.escape(_RUN) + b"a*+")
-_DASHES = (b"-", b"_")
+_DASH_CODES = frozenset(b"-_")
 _URLSAFE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
-def _b64_spans(text: str, ascii_bytes: Optional[bytes] = None) -> Iterable[tuple[int, int]]:
+def _b64_spans(text: str, ascii_bytes: Optional[bytes] = None) -> list[tuple[int, int]]:
     """Spans of runs of >= MIN_B64 base64-alphabet characters (plus ``=`` padding).
 
     The text is mapped to two symbols with ``bytes.translate`` and runs of the
     standard alphabet are found by a regex with a 16-symbol literal prefix:
     both native, no per-position attempt (snake_case identifiers never form a
-    run).  A run
-    touching ``-``/``_`` is extended over the URL-safe alphabet.  Encoding with
-    ``ascii``/``replace`` keeps one byte per character, so offsets are
-    character offsets.
+    run).  A run touching ``-``/``_`` is extended over the URL-safe alphabet.
+    Encoding with ``ascii``/``replace`` keeps one byte per character, so
+    offsets are character offsets (``ascii_bytes``: the document's bytes when
+    they are its characters one to one).
+
+    Most runs are hex digests, lower-case words and paths, CONSTANTS: base64 of
+    text mixes cases, so a run of one case is dropped, unless it touches
+    ``-``/``_`` (the URL-safe extension decides) or is hex of text (see
+    :func:`_is_hex`).  The bulk of the runs ends at that test: it reads the
+    run with its two neighbours in one slice (they are no letters, so they
+    change neither case test).
     """
     raw = ascii_bytes if ascii_bytes is not None else text.encode("ascii", "replace")
     n = len(text)
-    # Most runs are hex digests, lower-case words and paths, CONSTANTS: base64
-    # of text mixes cases.  They are dropped in one comprehension (the bulk of
-    # the runs never reach the loop below).  A run touching "-"/"_" is kept for
-    # the URL-safe extension; only such a run can overlap an extended span, so
-    # dropping the others early changes nothing.
-    # A run of one case is kept only when it is hex of text (see _is_hex).
+    spans: list[tuple[int, int]] = []
+    done = 0  # end of the last URL-safe extension: runs inside it were covered
     # concurrent=False: by default the regex module releases and takes back the
     # GIL around every match (~1k instructions each); a worker runs nothing beside it.
-    runs = [(s, e) for m in _RUNS.finditer(raw.translate(_TABLE), concurrent=False)
-            for s, e in [m.span()]
-            if not ((r := raw[s:e]).islower() or r.isupper())
-            or raw[e:e + 1] in _DASHES or (s and raw[s - 1:s] in _DASHES)
-            or (r[0] in _NIBBLE_CODES and r[2] in _NIBBLE_CODES  # the first two high nibbles: a cheap gate
-                and _HEX_TEXT_BYTES.fullmatch(raw, s, e) is not None)]
-    done = 0  # runs inside an extended URL-safe span were already covered
-    for s, e in runs:
-        if s < done:  # the rest of a run after an extended span is a run of its own
+    for m in _RUNS.finditer(raw.translate(_TABLE), concurrent=False):
+        s, e = m.span()
+        if s < done:
+            # Only a run touching "-"/"_" can reach into an extended span (the
+            # character before it is URL-safe but not standard): the rest of
+            # it, after the "+" or "/" that stopped the extension, is a run of
+            # its own.  Its neighbour before may be a letter: not in the slice.
             if e - done < MIN_B64:
                 continue
             s = done
-        end = e
-        urlsafe = (e < n and text[e] in "-_") or (s > 0 and text[s - 1] in "-_")
+            run = raw[s:e + 1]
+            urlsafe = raw[s - 1] in _DASH_CODES or run[-1] in _DASH_CODES
+        else:
+            run = raw[s - 1:e + 1] if s else raw[:e + 1]  # with its neighbours: no letters
+            urlsafe = run[0] in _DASH_CODES or run[-1] in _DASH_CODES
         if not urlsafe:
-            run = text[s:e]
-            if (run.islower() or run.isupper()) and not _is_hex(run):
-                continue  # lower-case words and paths, CONSTANTS: never base64 of text
+            if (run.islower() or run.isupper()) and not (
+                    raw[s] in _NIBBLE_CODES and raw[s + 2] in _NIBBLE_CODES  # a cheap gate
+                    and _HEX_TEXT_BYTES.fullmatch(raw, s, e) is not None):
+                continue  # lower-case words and paths, CONSTANTS, digests: never base64 of text
         else:
             lo = max(0, s - 4096)
             while s > lo and text[s - 1] in _URLSAFE_CHARS:
@@ -161,13 +166,12 @@ def _b64_spans(text: str, ascii_bytes: Optional[bytes] = None) -> Iterable[tuple
             hi = min(n, e + 4096)
             while e < hi and text[e] in _URLSAFE_CHARS:
                 e += 1
-            end = max(end, e)
-        done = end
-        stop = e
+        done = stop = e
         while e < n and e - stop < 2 and text[e] == "=":
             e += 1
         if not (e < n and text[e] == "="):  # "===" is not base64 padding
-            yield s, e
+            spans.append((s, e))
+    return spans
 
 
 def _is_hex(blob: str) -> bool:
