@@ -279,11 +279,14 @@ def _blobs(text: str, ascii_bytes: Optional[bytes] = None) -> Iterable[tuple[int
 
 
 def _whole_line(text: str, s: int, e: int) -> bool:
-    """The run is all of its line but indentation."""
+    """The run is all of its line but indentation (most runs are not: the end
+    of the line is tested first)."""
+    if e < len(text) and text[e] not in "\r\n":
+        return False
     i = s
     while i > 0 and text[i - 1] in " \t":
         i -= 1
-    return (i == 0 or text[i - 1] == "\n") and (e == len(text) or text[e] in "\r\n")
+    return i == 0 or text[i - 1] == "\n"
 
 
 def _next_line(text: str, end: int, start: int) -> bool:
@@ -357,7 +360,8 @@ def _may_be_utf8(head: bytes) -> bool:
     ``final=False`` a character cut at the end of ``head`` is no error.  Bytes
     that spell U+FFFD themselves get the benefit of the doubt.
     """
-    return "\ufffd" not in codecs.utf_8_decode(head, "replace", False)[0] or _REPLACEMENT in head
+    # final=False is utf_8_decode's default (passing False costs an internal TypeError)
+    return "\ufffd" not in codecs.utf_8_decode(head, "replace")[0] or _REPLACEMENT in head
 
 
 def _plausible(raw: bytes) -> Optional[str]:
