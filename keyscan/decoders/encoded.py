@@ -360,8 +360,10 @@ def _may_be_utf8(head: bytes) -> bool:
     ``final=False`` a character cut at the end of ``head`` is no error.  Bytes
     that spell U+FFFD themselves get the benefit of the doubt.
     """
-    # final=False is utf_8_decode's default (passing False costs an internal TypeError)
-    return "\ufffd" not in codecs.utf_8_decode(head, "replace")[0] or _REPLACEMENT in head
+    # final=False is utf_8_decode's default (passing False costs an internal
+    # TypeError), and bytes.find, unlike ``in``, does not first try its
+    # operand as an integer (another TypeError raised and cleared).
+    return "\ufffd" not in codecs.utf_8_decode(head, "replace")[0] or head.find(_REPLACEMENT) >= 0
 
 
 def _plausible(raw: bytes) -> Optional[str]:
