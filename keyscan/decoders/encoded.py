@@ -314,21 +314,28 @@ else:  # Python 3.10: no strict_mode (it raised TypeError there, lost as a decod
 
 
 def _b64_text(blob: str, text: str, start: int) -> Optional[str]:
-    """The decoded text of a plausible base64 blob, or None."""
-    if blob.startswith(_IMAGE_PREFIXES):
-        return None
+    """The decoded text of a plausible base64 blob, or None.
+
+    The cheap tests come first: most blobs are camelCase identifiers, whose
+    bytes are no UTF-8 from the first few on, and a long blob is most often an
+    image or archive.  Every test only ever answers None, so their order does
+    not change the answer.
+    """
     body = blob.rstrip("=")
-    if "-" in body or "_" in body:
-        if "+" in body or "/" in body:
-            return None
-        body = body.translate(_URLSAFE)
     rem = len(body) % 4
     if rem == 1:
         return None
     if len(blob) != len(body) and len(blob) % 4:
         return None  # padding that does not complete a quantum
-    if len(body) > _HEAD_B64 and not _may_be_utf8(binascii.a2b_base64(body[:_HEAD_B64])):
-        return None  # an image or archive the prefixes above missed: not decoded whole
+    if "-" in body or "_" in body:
+        if "+" in body or "/" in body:
+            return None
+        body = body.translate(_URLSAFE)
+    # The first whole quanta (all alphabet characters) decode to the first bytes.
+    if not _may_be_utf8(binascii.a2b_base64(body[:min(len(body), _HEAD_B64) // 4 * 4])):
+        return None
+    if blob.startswith(_IMAGE_PREFIXES):
+        return None
     try:
         raw = _b64decode(body + "=" * ((4 - rem) % 4))
     except (binascii.Error, ValueError):
@@ -344,9 +351,8 @@ def _b64_text(blob: str, text: str, start: int) -> Optional[str]:
 _HEAD = 48
 """Bytes that :func:`_may_be_utf8` reads: most bytes that are no text say so early."""
 _HEAD_B64 = _HEAD // 3 * 4
-"""Base64 characters that decode to ``_HEAD`` bytes: a longer blob's start is
-checked before the whole is decoded (its first ``_HEAD_B64`` characters are
-whole quanta of the alphabet, so they decode to the first bytes of the blob)."""
+"""Base64 characters that decode to ``_HEAD`` bytes: a blob's start is checked
+before the whole is decoded."""
 _REPLACEMENT = "\ufffd".encode()
 
 
