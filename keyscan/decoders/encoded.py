@@ -246,26 +246,29 @@ MIN_WRAP = 40
 """Shortest line width of a wrapped blob (``base64`` wraps at 76, PEM-style at 64)."""
 
 
-def _blobs(text: str, ascii_bytes: Optional[bytes] = None) -> Iterable[tuple[int, int, str]]:
+def _blobs(text: str, ascii_bytes: Optional[bytes] = None) -> list[tuple[int, int, str]]:
     """``(start, end, blob)`` of every base64 run, with a blob wrapped over
     several lines (``base64`` output, YAML block scalars: full lines of one
     width, the last no longer) joined into one: a secret encoded across a line
     break decodes whole, reported at the block's first character."""
-    block: list[tuple[int, int]] = []
+    blobs: list[tuple[int, int, str]] = []
+    block: list[tuple[int, int]] = []  # whole-line runs that may be one wrapped blob
 
-    def flush() -> Iterable[tuple[int, int, str]]:
+    def flush() -> None:
         if len(block) > 1:
-            yield block[0][0], block[-1][1], "".join(text[a:b] for a, b in block)
+            blobs.append((block[0][0], block[-1][1], "".join(text[a:b] for a, b in block)))
         else:
-            for a, b in block:
-                yield a, b, text[a:b]
+            a, b = block[0]
+            blobs.append((a, b, text[a:b]))
         block.clear()
 
+    n = len(text)
     for s, e in _b64_spans(text, ascii_bytes):
-        if not _whole_line(text, s, e):
+        # Most runs end before their line does: that cheap test first.
+        if (e < n and text[e] not in "\r\n") or not _whole_line(text, s, e):
             if block:
-                yield from flush()
-            yield s, e, text[s:e]
+                flush()
+            blobs.append((s, e, text[s:e]))
             continue
         if block:
             ps, pe = block[-1]
@@ -273,14 +276,15 @@ def _blobs(text: str, ascii_bytes: Optional[bytes] = None) -> Iterable[tuple[int
             joins = (pe - ps == width and width >= MIN_WRAP and width % 4 == 0 and e - s <= width
                      and not text[ps:pe].endswith("=") and _next_line(text, pe, s))
             if not joins:
-                yield from flush()
+                flush()
         block.append((s, e))
-    yield from flush()
+    if block:
+        flush()
+    return blobs
 
 
 def _whole_line(text: str, s: int, e: int) -> bool:
-    """The run is all of its line but indentation (most runs are not: the end
-    of the line is tested first)."""
+    """The run is all of its line but indentation."""
     if e < len(text) and text[e] not in "\r\n":
         return False
     i = s
