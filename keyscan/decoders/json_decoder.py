@@ -73,23 +73,31 @@ _SSE_START = (b"data:", b"event:", b"id:", b":")
 _BOM = b"\xef\xbb\xbf"
 
 
+_STRING_REST = re.compile(r'[^"\\]*+(?:\\.[^"\\]*+)*+"')
+"""The rest of a string literal from inside it, through its closing quote: an
+escape (a backslash) takes the next character, whatever it is (JSON strings
+never span lines: the match is bounded by the line's end)."""
+
+
 def escaped_strings(text: str) -> Iterator[tuple[int, int]]:
     """Spans (quote to quote, inclusive) of the string literals that hold an escape.
 
     JSON strings never span lines, so every line starts outside a string, and
     only lines holding a backslash can hold an escaped string.  The walk starts
     at each backslash: whether it sits inside a string is the parity of the real
-    quotes before it on its line (``str.count``), and only strings that hold an
-    escape are walked in Python, from quote to quote (a quote is escaped when
-    the run of backslashes before it is odd).  Python work is proportional to
-    the quotes inside escaped strings, not to the backslashes or the text: a
-    JSONL trace with one escaped string per line costs a few native searches
-    per line, however many backslashes its escaping added.
+    quotes before it on its line (``str.count``), and the rest of a string that
+    holds an escape is matched by one native regex (:data:`_STRING_REST`: an
+    escape takes the character after it, so the first quote left closes the
+    string).  Python work is proportional to the escaped strings, not to their
+    quotes, backslashes or the text: a JSONL trace with one escaped string per
+    line costs a few native searches per line, however many backslashes its
+    escaping added.
 
     Broken input follows one rule: a string not closed on its line (or cut by a
     backslash at the end of the line) is skipped to the end of that line.
     """
     find, rfind, count = text.find, text.rfind, text.count
+    string_rest = _STRING_REST.match
     for ls, le in lines_with_backslash(text):
         b = find("\\", ls, le)
         counted_to, quotes = ls, 0  # real quotes in [ls, counted_to), mod 2
@@ -100,22 +108,13 @@ def escaped_strings(text: str) -> Iterator[tuple[int, int]]:
                 b = find("\\", b + 1, le)
                 continue
             qs = rfind('"', ls, b)  # the string's first escape: no escaped quote before it
-            k = b
-            while True:  # from quote to quote: a quote closes the string when the
-                # run of backslashes right before it is even (the run starts after a
-                # non-backslash, so its escapes pair up from its first character)
-                q = find('"', k, le)
-                if q == -1:  # not closed on its line (or cut by a final backslash)
-                    b = -1
-                    break
-                run = text[k:q]
-                if (len(run) - len(run.rstrip("\\"))) % 2:
-                    k = q + 1  # an escaped quote
-                    continue
-                yield qs, q + 1
-                quotes, counted_to = 0, q + 1
-                b = find("\\", q + 1, le)
+            rest = string_rest(text, b, le)
+            if rest is None:  # not closed on its line (or cut by a final backslash)
                 break
+            qe = rest.end()
+            yield qs, qe
+            quotes, counted_to = 0, qe
+            b = find("\\", qe, le)
 
 
 # bounded: on broken input a failed attempt must not scan to the end of a long line
