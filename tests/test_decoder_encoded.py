@@ -197,6 +197,9 @@ def test_candidate_spans_match_their_definition():
     # Whole runs, URL-safe extensions that end inside a later run (at "+" or "/"), padding.
     pieces = ["A" * 16, "a" * 16, "Ab" * 8, "3132333435363738", "-", "_", "+", "/", "=", "==", "B", "b", " ", "\n"]
     texts += ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 20))) for _ in range(5000)]
+    # Runs around LONG_RUN (the regex stops counting there; memchr finds the end).
+    texts += [f"{a}{'Ab' * (k // 2)}{'x' * (k % 2)}{b}" * r for k in (254, 255, 256, 257, 258, 511, 512, 5001)
+              for a in ("", " ", "-") for b in ("", " ", "==", "_") for r in (1, 3)]
     texts += [p.read_bytes().decode("utf-8", "replace") for p in sorted((ROOT / "fixtures").rglob("*"))
               if p.is_file()]
     for text in texts:

@@ -108,9 +108,37 @@ def _b64_table() -> bytes:
 
 _TABLE = _b64_table()
 _RUN = b"a" * MIN_B64
+LONG_RUN = 256
 # Runs of >= MIN_B64 alphabet symbols; the literal prefix lets the regex engine
-# jump between candidates with a native substring search.
-_RUNS = regex.compile(re.escape(_RUN) + b"a*+")
+# jump between candidates with a native substring search.  It counts at most
+# LONG_RUN symbols (see _runs).
+_RUNS = regex.compile(re.escape(_RUN) + b"a{0,%d}+" % (LONG_RUN - MIN_B64))
+
+
+def _runs(symbols: bytes) -> list[tuple[int, int]]:
+    """Spans of the runs of >= MIN_B64 "a" in ``symbols`` (the translated text).
+
+    The regex counts the symbols of a run one by one (~8 instructions each);
+    a run it stops counting at LONG_RUN (an image in a notebook, a ``data:``
+    URI: tens of kilobytes) ends at the next "b", found by memchr, and the
+    search resumes there.
+    """
+    found: list[tuple[int, int]] = []
+    pos = 0
+    # concurrent=False: by default the regex module releases and takes back the
+    # GIL around every match (~1k instructions each); a worker runs nothing beside it.
+    while True:
+        for m in _RUNS.finditer(symbols, pos, concurrent=False):
+            s, e = span = m.span()
+            if e - s == LONG_RUN:
+                pos = symbols.find(b"b", e)
+                if pos < 0:
+                    pos = len(symbols)
+                found.append((s, pos))
+                break
+            found.append(span)
+        else:
+            return found
 _DASH_CODES = frozenset(b"-_")
 _URLSAFE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
@@ -137,10 +165,7 @@ def _b64_spans(text: str, ascii_bytes: Optional[bytes] = None) -> list[tuple[int
     n = len(text)
     spans: list[tuple[int, int]] = []
     done = 0  # end of the last URL-safe extension: runs inside it were covered
-    # concurrent=False: by default the regex module releases and takes back the
-    # GIL around every match (~1k instructions each); a worker runs nothing beside it.
-    for m in _RUNS.finditer(raw.translate(_TABLE), concurrent=False):
-        s, e = m.span()
+    for s, e in _runs(raw.translate(_TABLE)):
         if s < done:
             # Only a run touching "-"/"_" can reach into an extended span (the
             # character before it is URL-safe but not standard): the rest of
